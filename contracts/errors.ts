@@ -1,0 +1,78 @@
+// One catalogue of stable error codes (GS_ERR_<AREA>_<CASE>) shared by edge, cloud and CLI.
+// Callers match on `code`, never on message text; `status` is the HTTP status when it crosses HTTP.
+
+export const ERRORS = {
+  GS_ERR_VALIDATION: { status: 400, message: 'request failed validation' },
+  GS_ERR_JSON_MALFORMED: { status: 400, message: 'body is not valid JSON' },
+  GS_ERR_BODY_TOO_LARGE: { status: 413, message: 'request body is too large' },
+  GS_ERR_MEDIA_TYPE: { status: 415, message: 'unsupported content type' },
+  GS_ERR_NOT_FOUND: { status: 404, message: 'not found' },
+  GS_ERR_ROUTE_NOT_FOUND: { status: 404, message: 'no such route' },
+  GS_ERR_AUTH_MISSING: { status: 401, message: 'credentials are required' },
+  GS_ERR_AUTH_INVALID: { status: 401, message: 'credentials are not valid' },
+  GS_ERR_AUTH_FORBIDDEN: { status: 403, message: 'not allowed' },
+  GS_ERR_CONFLICT: { status: 409, message: 'conflicts with existing state' },
+  GS_ERR_INTERNAL: { status: 500, message: 'internal error' },
+
+  GS_ERR_CONFIG_INVALID: { status: 400, message: 'configuration is not valid' },
+  GS_ERR_CONFIG_YAML: { status: 400, message: 'configuration is not valid YAML' },
+  GS_ERR_CONFIG_READ: { status: 400, message: 'configuration file cannot be read' },
+
+  GS_ERR_PROFILE_INVALID: { status: 400, message: 'device profile is not valid' },
+  GS_ERR_PROFILE_UNKNOWN: { status: 404, message: 'device profile is not known' },
+  GS_ERR_RULE_INVALID: { status: 400, message: 'rule file is not valid' },
+
+  GS_ERR_ALARM_INVALID: { status: 400, message: 'alarm is not valid' },
+  GS_ERR_GRID_INVALID: { status: 400, message: 'grid GeoJSON is not valid' },
+  GS_ERR_EVENT_NOT_FOUND: { status: 404, message: 'grid event not found' },
+  GS_ERR_EDGE_UNKNOWN: { status: 401, message: 'edge token is not known' },
+  GS_ERR_EDGE_EXISTS: { status: 409, message: 'edge already exists' },
+
+  GS_ERR_DEVICE_UNKNOWN: { status: 404, message: 'device is not known' },
+  GS_ERR_DRIVER_CONNECTION: { status: 502, message: 'device connection is not valid' },
+  GS_ERR_MODBUS_TIMEOUT: { status: 504, message: 'Modbus request timed out' },
+  GS_ERR_MODBUS_EXCEPTION: { status: 502, message: 'Modbus device answered with an exception' },
+  GS_ERR_MODBUS_FRAME: { status: 502, message: 'Modbus response is malformed' },
+  GS_ERR_TELEMETRY_WRITE: { status: 503, message: 'telemetry store write failed' },
+  GS_ERR_UPLINK_REJECTED: { status: 400, message: 'cloud rejected the upload' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export interface ErrorDetail {
+  /** Where the problem is: a JSON pointer, or file + pointer for files. */
+  path: string;
+  message: string;
+  file?: string;
+}
+
+export class GsError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: ErrorDetail[];
+
+  constructor(code: ErrorCode, message?: string, details: ErrorDetail[] = [], options?: { cause?: unknown }) {
+    super(message ?? ERRORS[code].message, options);
+    this.name = 'GsError';
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.details = details;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details?: ErrorDetail[] } {
+    return this.details.length > 0
+      ? { code: this.code, message: this.message, details: this.details }
+      : { code: this.code, message: this.message };
+  }
+
+  /** One line per detail, as a technician reads it in a terminal. */
+  describe(): string {
+    if (this.details.length === 0) return `${this.code}: ${this.message}`;
+    const lines = this.details.map((d) => `  ${d.file ? `${d.file}: ` : ''}${d.path || '/'}: ${d.message}`);
+    return [`${this.code}: ${this.message}`, ...lines].join('\n');
+  }
+}
+
+export function isGsError(err: unknown): err is GsError {
+  return err instanceof GsError;
+}
