@@ -46,14 +46,21 @@ export function semanticErrors(profile: DeviceProfile, file?: string): ErrorDeta
   return out;
 }
 
+/** "line L, column C: what" for a YAML syntax error, so a technician can jump to it. */
+export function yamlErrorMessage(err: unknown): string {
+  if (!(err instanceof YAMLParseError)) return String(err);
+  const first = err.message.split('\n')[0] ?? err.message;
+  const pos = err.linePos?.[0];
+  return pos ? `line ${pos.line}, column ${pos.col}: ${first.replace(/ at line \d+, column \d+:?$/, '')}` : first;
+}
+
 /** Parses and validates one profile document; throws GS_ERR_PROFILE_INVALID with every problem. */
 export function parseProfile(text: string, file = '<profile>'): DeviceProfile {
   let doc: unknown;
   try {
     doc = parseYaml(text, { prettyErrors: true });
   } catch (err) {
-    const msg = err instanceof YAMLParseError ? err.message.split('\n')[0] ?? err.message : String(err);
-    throw new GsError('GS_ERR_PROFILE_INVALID', `${file}: not valid YAML`, [{ file, path: '', message: msg }]);
+    throw new GsError('GS_ERR_PROFILE_INVALID', `${file}: not valid YAML`, [{ file, path: '', message: yamlErrorMessage(err) }]);
   }
   const details = schemaErrors(DeviceProfile, doc, file);
   if (details.length === 0) details.push(...semanticErrors(doc as DeviceProfile, file));

@@ -1,7 +1,7 @@
 // Suites that need a system server (InfluxDB, pymodbus, PostgreSQL, Mosquitto, ffmpeg…) call
 // `needs()`: when the server is there the test runs; when it is not, the test is skipped with a clear
 // "SKIP: needs …" line, unless REQUIRE_SERVICES=1 (CI), where a missing server fails the run.
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 
@@ -10,6 +10,8 @@ type Tap = {
   fail: (message: string) => void;
   comment: (...args: unknown[]) => void;
 };
+
+export { freePort } from '../../demo/sim/free-port.js';
 
 export const REQUIRE_SERVICES = process.env.REQUIRE_SERVICES === '1';
 
@@ -52,19 +54,6 @@ export async function httpOk(url: string, timeoutMs = 1500): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-/** A port that was free a moment ago, for peers (like pymodbus) that cannot bind port 0 and report it. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** Debian's python, which sees Debian's python3-* packages (a pyenv python3 on PATH does not). */

@@ -1,0 +1,115 @@
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { isGsError } from '../contracts/errors.js';
+import { validateProfiles } from './commands/profiles.js';
+import { validateRules } from './commands/rules.js';
+import { cloudRequest, cloudTarget } from './http-client.js';
+
+const program = new Command();
+program
+  .name('gridsense')
+  .description('IoT edge gateway and device management for grid-based social governance (网格化社会治理)')
+  .showHelpAfterError();
+
+program
+  .command('cloud')
+  .description('run the county cloud service (Fastify; SQLite by default)')
+  .option('-p, --port <port>', 'port to listen on (env PORT)', process.env.PORT ?? '8080')
+  .option('--host <host>', 'address to bind (env HOST)', process.env.HOST ?? '127.0.0.1')
+  .option('--db <path>', 'SQLite file (env GRIDSENSE_DB)', process.env.GRIDSENSE_DB)
+  .action(async (o: { port: string; host: string; db?: string }) => {
+    const { startCloud } = await import('../cloud/server.js');
+    const cloud = await startCloud({ port: Number(o.port), host: o.host, db: o.db, logger: true });
+    process.stdout.write(`gridsense cloud listening on ${cloud.url} (API docs ${cloud.url}/docs)\n`);
+    const stop = async () => {
+      await cloud.close();
+      process.exit(0);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+
+program
+  .command('edge')
+  .description('run a town edge agent')
+  .requiredOption('-c, --config <file>', 'edge.yaml')
+  .option('--check', 'validate the config (and its profiles and rules) and exit')
+  .action(async (o: { config: string; check?: boolean }) => {
+    const { loadEdgeConfig } = await import('../edge/config.js');
+    const config = loadEdgeConfig(o.config);
+    if (o.check) {
+      process.stdout.write(`✓ ${o.config}: edge ${config.edge.id}, ${config.devices.length} device(s)\n`);
+      return;
+    }
+    const { runEdge } = await import('../edge/agent.js');
+    await runEdge(o.config);
+  });
+
+const profiles = program.command('profiles').description('device profiles (one YAML per model)');
+profiles
+  .command('validate')
+  .description('validate profile files or folders; every problem is reported with its path')
+  .argument('<files...>')
+  .action((files: string[]) => {
+    process.exitCode = validateProfiles(files, (l) => process.stdout.write(`${l}\n`));
+  });
+
+const rules = program.command('rules').description('rule files');
+rules
+  .command('validate')
+  .description('validate rule files; errors name the file, rule and field')
+  .argument('<files...>')
+  .action(async (files: string[]) => {
+    process.exitCode = await validateRules(files, (l) => process.stdout.write(`${l}\n`));
+  });
+
+const withCloud = (c: Command) =>
+  c
+    .option('--cloud <url>', 'cloud URL (env GRIDSENSE_CLOUD_URL)')
+    .option('--admin-token <token>', 'admin token (env GRIDSENSE_ADMIN_TOKEN)');
+
+const edges = program.command('edges').description('town edges registered with the cloud');
+withCloud(edges.command('create'))
+  .description('register an edge and print its token (shown once)')
+  .argument('<id>')
+  .option('--name <name>')
+  .action(async (id: string, o: { cloud?: string; adminToken?: string; name?: string }) => {
+    const res = await cloudRequest<{ id: string; token: string }>(cloudTarget(o), 'POST', '/api/v1/edges', { id, name: o.name ?? id });
+    process.stdout.write(`edge ${res.id}\ntoken ${res.token}\n(put the token in the edge's edge.yaml under cloud.token; it is not shown again)\n`);
+  });
+withCloud(edges.command('list'))
+  .description('list edges')
+  .action(async (o: { cloud?: string; adminToken?: string }) => {
+    const res = await cloudRequest<{ items: Array<{ id: string; name: string; createdAt: string }> }>(cloudTarget(o), 'GET', '/api/v1/edges');
+    for (const e of res.items) process.stdout.write(`${e.id}\t${e.name}\t${e.createdAt}\n`);
+  });
+
+const grids = program.command('grids').description('governance grids');
+withCloud(grids.command('import'))
+  .description('import a GeoJSON FeatureCollection of grid polygons')
+  .argument('<file>')
+  .action(async (file: string, o: { cloud?: string; adminToken?: string }) => {
+    const body = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    const res = await cloudRequest<{ imported: number }>(cloudTarget(o), 'POST', '/api/v1/grids/import', body);
+    process.stdout.write(`imported ${res.imported} grid(s) from ${file}\n`);
+  });
+
+program
+  .command('demo')
+  .description('cloud + one edge + simulated devices on embedded defaults (what `npm start` runs)')
+  .option('-p, --port <port>', 'cloud port (env PORT)', process.env.PORT ?? '8080')
+  .option('--data <dir>', 'where the demo keeps its files', './data/demo')
+  .action(async (o: { port: string; data: string }) => {
+    const { runDemo } = await import('../demo/run-demo.js');
+    await runDemo({ port: Number(o.port), dataDir: o.data });
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (isGsError(err)) {
+    process.stderr.write(`${err.describe()}\n`);
+    process.exit(2);
+  }
+  throw err;
+}
