@@ -1,6 +1,10 @@
 import type { TSchema, Static } from 'typebox';
 import Value from 'typebox/value';
+import { Settings } from 'typebox/system';
 import { GsError, type ErrorCode, type ErrorDetail } from './errors.js';
+
+// TypeBox stops after 8 errors by default; a technician fixing a file wants every problem at once.
+Settings.Set({ maxErrors: 200 });
 
 /** Every schema violation of `value`, as path + message (file added when the value came from one). */
 export function schemaErrors(schema: TSchema, value: unknown, file?: string): ErrorDetail[] {

@@ -10,7 +10,7 @@ export interface RuleDevice {
   profile: string;
   /** The profile's kind, e.g. water_level. */
   kind: string;
-  /** Per-device overrides of rule parameters, by rule id, e.g. { 'water-level-high': { raiseAbove: 3.2 } }. */
+  /** Per-device overrides of rule parameters, by rule id, e.g. { 'water-level-warning': { above: 3.2, clearBelow: 3.0 } }. */
   overrides?: Record<string, Record<string, unknown>>;
 }
 
