@@ -3,7 +3,7 @@ import { Location } from './geo.js';
 
 /** Severity, most urgent first. The cloud maps it to an event priority. */
 export const SEVERITIES = ['critical', 'major', 'minor', 'warning'] as const;
-export const Severity = Type.Union(SEVERITIES.map((s) => Type.Literal(s)));
+export const Severity = Type.Enum(SEVERITIES);
 export type Severity = (typeof SEVERITIES)[number];
 
 /**
@@ -11,7 +11,7 @@ export type Severity = (typeof SEVERITIES)[number];
  * is cleared once. Each transition is one envelope on the wire.
  */
 export const ALARM_ACTIONS = ['raise', 'update', 'clear'] as const;
-export const AlarmAction = Type.Union(ALARM_ACTIONS.map((a) => Type.Literal(a)));
+export const AlarmAction = Type.Enum(ALARM_ACTIONS);
 export type AlarmAction = (typeof ALARM_ACTIONS)[number];
 
 /**

@@ -35,6 +35,18 @@ export const ERRORS = {
   GS_ERR_MODBUS_FRAME: { status: 502, message: 'Modbus response is malformed' },
   GS_ERR_TELEMETRY_WRITE: { status: 503, message: 'telemetry store write failed' },
   GS_ERR_UPLINK_REJECTED: { status: 400, message: 'cloud rejected the upload' },
+
+  // edge agent (appended)
+  GS_ERR_DEVICE_UNREACHABLE: { status: 504, message: 'device cannot be reached' },
+  GS_ERR_DRIVER_UNKNOWN: { status: 400, message: 'no driver for this connection protocol' },
+  GS_ERR_DRIVER_CLOSED: { status: 503, message: 'driver session is closed' },
+  GS_ERR_DRIVER_VALUE: { status: 400, message: 'value cannot be encoded for this point' },
+  GS_ERR_OUTBOX_CLOSED: { status: 503, message: 'outbox is closed' },
+  GS_ERR_STATE_CORRUPT: { status: 500, message: 'persisted edge state cannot be read' },
+
+  // cloud service (appended)
+  GS_ERR_ALARM_NOT_FOUND: { status: 404, message: 'alarm not found' },
+  GS_ERR_GRID_NOT_FOUND: { status: 404, message: 'grid not found' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

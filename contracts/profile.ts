@@ -16,7 +16,8 @@ export type ModbusDataType = (typeof MODBUS_DATA_TYPES)[number];
 export const BYTE_ORDERS = ['ABCD', 'CDAB', 'BADC', 'DCBA'] as const;
 export type ByteOrder = (typeof BYTE_ORDERS)[number];
 
-const lit = <T extends readonly string[]>(xs: T) => Type.Union(xs.map((x) => Type.Literal(x)));
+// Type.Enum keeps the literal union in the static type (a Union over .map() would widen it to never).
+const lit = <const T extends readonly string[]>(xs: T) => Type.Enum(xs);
 
 export const ModbusPointAttributes = Type.Object(
   {

@@ -60,7 +60,7 @@ t.test('broken profiles report every problem with its path', async (t) => {
     ['string without length', GOOD.replace('dataType: uint16', 'dataType: string').replace('type: number', 'type: string'), /^\/points\/0\/modbus\/length$/],
     ['bool in register without bit', GOOD.replace('dataType: uint16', 'dataType: bool').replace('type: number', 'type: boolean'), /^\/points\/0\/modbus\/bit$/],
     ['write to input register', GOOD.replace('table: holding_register', 'table: input_register').replace('type: number', 'type: number\n    access: readwrite'), /^\/points\/0\/access$/],
-    ['missing modbus block', GOOD.replace(/\n    modbus: .*\n/, '\n'), /^\/points\/0$/],
+    ['missing modbus block', GOOD.replace(/\n {4}modbus: .*\n/, '\n'), /^\/points\/0$/],
   ];
   for (const [name, text, path] of cases) {
     const err = t.throws(() => parseProfile(text, 'bad.yaml'), name) as unknown as GsError;

@@ -1,0 +1,61 @@
+// The cloud service, assembled: shared services as named plugins (errors, clock, db, auth, grids,
+// events, openapi), then one route plugin per bounded context under /api/v1.
+import { readFileSync } from 'node:fs';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
+import { resolveOptions, type CloudOptions } from './config.js';
+import { errorsPlugin } from './plugins/errors.js';
+import { clockPlugin } from './plugins/clock.js';
+import { dbPlugin } from './plugins/db.js';
+import { authPlugin } from './plugins/auth.js';
+import { gridsPlugin } from './plugins/grids.js';
+import { eventsPlugin } from './plugins/events.js';
+import { openapiPlugin } from './plugins/openapi.js';
+import { healthRoutes } from './health.js';
+import { edgeRoutes } from './edges/routes.js';
+import { alarmRoutes } from './alarms/routes.js';
+import { gridRoutes } from './grids/routes.js';
+import { eventRoutes } from './events/routes.js';
+import { eventStreamRoutes } from './events/stream.js';
+
+export type { CloudOptions } from './config.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** Builds the app (database opened and migrated, grids loaded); it does not listen. `app.close()` frees everything. */
+export async function buildCloud(opts: CloudOptions = {}): Promise<FastifyInstance> {
+  const o = resolveOptions(opts);
+  const app = Fastify({ logger: o.logger, bodyLimit: o.bodyLimit });
+  // Validation through TypeBox itself: the schemas are TypeBox's, and it rejects unknown fields
+  // (`additionalProperties: false`) instead of silently stripping them as Fastify's AJV setup does.
+  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  // The API speaks JSON only; without this Fastify would parse text/plain into a string and answer
+  // a schema error instead of 415.
+  app.removeContentTypeParser('text/plain');
+  try {
+    await app.register(errorsPlugin);
+    await app.register(clockPlugin, { clock: o.clock });
+    await app.register(dbPlugin, { url: o.db });
+    await app.register(authPlugin, { adminToken: o.adminToken });
+    await app.register(gridsPlugin);
+    await app.register(eventsPlugin, { config: o.config });
+    await app.register(openapiPlugin, { version: VERSION });
+
+    await app.register(healthRoutes);
+    await app.register(
+      async (api) => {
+        await api.register(edgeRoutes);
+        await api.register(alarmRoutes);
+        await api.register(gridRoutes);
+        await api.register(eventRoutes);
+        await api.register(eventStreamRoutes);
+      },
+      { prefix: '/api/v1' },
+    );
+    await app.ready();
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    throw err;
+  }
+  return app;
+}

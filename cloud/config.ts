@@ -1,0 +1,51 @@
+import type { Clock } from '../contracts/clock.js';
+import { systemClock } from '../contracts/clock.js';
+import { GsError } from '../contracts/errors.js';
+import type { EventPolicy } from './events/policy.js';
+
+export interface CloudOptions {
+  /** SQLite file path or ':memory:'; default env GRIDSENSE_DB, else ./data/cloud.db. */
+  db?: string;
+  clock?: Clock;
+  /** Fastify/pino logger options; default off. */
+  logger?: boolean | object;
+  /** Largest request body in bytes; default env GRIDSENSE_BODY_LIMIT, else 1 MiB. */
+  bodyLimit?: number;
+  /** Bearer token of admin routes; default env GRIDSENSE_ADMIN_TOKEN; unset = admin routes answer 403. */
+  adminToken?: string;
+  /** Overrides of the event policy (categories, priorities, deadlines). */
+  config?: Partial<EventPolicy>;
+}
+
+export interface ResolvedOptions {
+  db: string;
+  clock: Clock;
+  logger: boolean | object;
+  bodyLimit: number;
+  adminToken: string | undefined;
+  config: Partial<EventPolicy>;
+}
+
+export const DEFAULT_DB = './data/cloud.db';
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+/** Grid GeoJSON of a whole county is larger than any alarm batch, so its route takes more. */
+export const GRID_IMPORT_BODY_LIMIT = 32 * 1024 * 1024;
+
+/** Options given win over the environment; the environment wins over defaults. */
+export function resolveOptions(opts: CloudOptions, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
+  const bodyLimit = opts.bodyLimit ?? (env.GRIDSENSE_BODY_LIMIT ? Number(env.GRIDSENSE_BODY_LIMIT) : DEFAULT_BODY_LIMIT);
+  if (!Number.isInteger(bodyLimit) || bodyLimit < 1024) {
+    throw new GsError('GS_ERR_CONFIG_INVALID', 'body limit must be a whole number of bytes, at least 1024', [
+      { path: 'bodyLimit', message: `got ${String(opts.bodyLimit ?? env.GRIDSENSE_BODY_LIMIT)}` },
+    ]);
+  }
+  const adminToken = opts.adminToken ?? (env.GRIDSENSE_ADMIN_TOKEN || undefined);
+  return {
+    db: opts.db ?? (env.GRIDSENSE_DB || DEFAULT_DB),
+    clock: opts.clock ?? systemClock,
+    logger: opts.logger ?? false,
+    bodyLimit,
+    adminToken: adminToken === '' ? undefined : adminToken,
+    config: opts.config ?? {},
+  };
+}

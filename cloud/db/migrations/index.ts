@@ -1,0 +1,10 @@
+import type { Migration } from 'kysely';
+import * as m0001 from './0001_init.js';
+
+/**
+ * Every migration, in order, listed in code rather than found on disk: the same list works under
+ * tsx, compiled to dist/, and bundled. Names sort lexically; never rename or edit a released one.
+ */
+export const MIGRATIONS: Record<string, Migration> = {
+  '0001_init': m0001,
+};

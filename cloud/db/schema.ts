@@ -1,0 +1,127 @@
+// The tables as Kysely sees them. Timestamps are integer milliseconds since the epoch (BIGINT on
+// PostgreSQL, so a `pg` type parser for int8 → number is needed there); JSON is stored as TEXT and
+// parsed in code, so the same queries run on SQLite and PostgreSQL.
+import type { Kysely } from 'kysely';
+
+export interface EdgesTable {
+  id: string;
+  name: string;
+  /** sha256 hex of the token; the token itself is shown once and never stored. */
+  token_hash: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+/** Every transition an edge delivered, once: the idempotency record of ingest. */
+export interface AlarmTransitionsTable {
+  edge_id: string;
+  alarm_id: string;
+  seq: number;
+  action: string;
+  ts: number;
+  received_at: number;
+  /** The envelope as received (JSON), so a transition held back until its raise arrives can be applied later. */
+  envelope: string;
+}
+
+/** One row per alarm: the projection of its applied transitions. */
+export interface AlarmsTable {
+  /** Cloud id (sortable); the edge's id is `alarm_id`, unique per edge. */
+  id: string;
+  edge_id: string;
+  alarm_id: string;
+  device_id: string;
+  type: string;
+  severity: string;
+  state: 'raised' | 'cleared';
+  first_ts: number;
+  last_ts: number;
+  last_seq: number;
+  cleared_ts: number | null;
+  /** JSON of the last value (number, boolean, string or null). */
+  value: string | null;
+  unit: string | null;
+  message: string | null;
+  lon: number | null;
+  lat: number | null;
+  site: string | null;
+  profile: string | null;
+  rule_id: string | null;
+  event_id: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface GridsTable {
+  id: string;
+  name: string;
+  name_zh: string | null;
+  level: string;
+  parent_id: string | null;
+  /** GeoJSON geometry (Polygon or MultiPolygon) as JSON. */
+  geometry: string;
+  min_lon: number;
+  min_lat: number;
+  max_lon: number;
+  max_lat: number;
+  area_km2: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface EventsTable {
+  id: string;
+  /** device + alarm type: what makes two alarms the same incident. */
+  dedup_key: string;
+  /** Equal to dedup_key while the event is open, NULL once closed; UNIQUE, so one open event per key. */
+  open_dedup_key: string | null;
+  edge_id: string;
+  device_id: string;
+  alarm_type: string;
+  grid_id: string | null;
+  category: string;
+  priority: number;
+  status: string;
+  occurrence_count: number;
+  /** Linked alarms not yet cleared; the event counts as cleared when it reaches 0. */
+  active_alarms: number;
+  opened_at: number;
+  updated_at: number;
+  deadline_at: number;
+  cleared_at: number | null;
+  title: string;
+  lon: number | null;
+  lat: number | null;
+  site: string | null;
+}
+
+export interface EventAlarmsTable {
+  event_id: string;
+  /** alarms.id (the cloud id). */
+  alarm_id: string;
+  linked_at: number;
+}
+
+export interface EventTimelineTable {
+  /** Sortable id from the same generator as events, so entries of one millisecond keep their order. */
+  id: string;
+  event_id: string;
+  at: number;
+  kind: string;
+  actor: string;
+  note: string | null;
+  /** JSON */
+  data: string | null;
+}
+
+export interface Database {
+  edges: EdgesTable;
+  alarm_transitions: AlarmTransitionsTable;
+  alarms: AlarmsTable;
+  grids: GridsTable;
+  events: EventsTable;
+  event_alarms: EventAlarmsTable;
+  event_timeline: EventTimelineTable;
+}
+
+export type Db = Kysely<Database>;

@@ -1,0 +1,72 @@
+// The shape of edge.yaml. Semantic checks (profiles exist, ids unique, rule files load, connection
+// blocks suit their driver) live in config.ts; this is only what a JSON Schema can say.
+import Type from 'typebox';
+import { Duration } from '../contracts/duration.js';
+import { Location } from '../contracts/geo.js';
+
+/**
+ * Device and edge ids end up in alarm ids, URLs and log lines: keep them to the characters the alarm
+ * envelope's ids allow.
+ */
+const Id = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]*$' });
+
+export const CloudSection = Type.Object(
+  {
+    url: Type.String({ pattern: '^https?://[^\\s]+$', description: 'the county cloud, e.g. https://gridsense.county.gov.cn' }),
+    token: Type.Optional(Type.String({ minLength: 1, description: 'edge token issued by the cloud' })),
+    tokenFile: Type.Optional(Type.String({ minLength: 1, description: 'file holding the edge token' })),
+    batchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  },
+  { additionalProperties: false },
+);
+
+export const InfluxSection = Type.Object(
+  {
+    url: Type.String({ pattern: '^https?://[^\\s]+$' }),
+    database: Type.String({ minLength: 1 }),
+    username: Type.Optional(Type.String()),
+    password: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+
+export const TelemetrySection = Type.Object(
+  {
+    type: Type.Optional(Type.Union([Type.Literal('sqlite'), Type.Literal('influxdb')])),
+    retention: Type.Optional(Duration),
+    influxdb: Type.Optional(InfluxSection),
+    batchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+    flushInterval: Type.Optional(Duration),
+    /** Readings held in memory while the store is unreachable; the oldest go first beyond this. */
+    maxBuffer: Type.Optional(Type.Integer({ minimum: 1 })),
+  },
+  { additionalProperties: false },
+);
+
+export const DeviceSection = Type.Object(
+  {
+    id: Id,
+    name: Type.Optional(Type.String()),
+    profile: Type.String({ minLength: 1 }),
+    /** `protocol` picks the driver; the driver validates the rest. */
+    connection: Type.Object({ protocol: Type.String({ minLength: 1 }) }),
+    location: Type.Optional(Location),
+    site: Type.Optional(Type.String({ maxLength: 128, pattern: '^[a-z][a-z0-9_]*$' })),
+    pollInterval: Type.Optional(Duration),
+    overrides: Type.Optional(Type.Record(Type.String(), Type.Record(Type.String(), Type.Unknown()))),
+  },
+  { additionalProperties: false },
+);
+
+export const EdgeConfigFile = Type.Object(
+  {
+    edge: Type.Object({ id: Id, dataDir: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+    cloud: CloudSection,
+    telemetry: Type.Optional(TelemetrySection),
+    profiles: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    rules: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    devices: Type.Array(DeviceSection),
+  },
+  { additionalProperties: false },
+);
+export type EdgeConfigFile = Type.Static<typeof EdgeConfigFile>;

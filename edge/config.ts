@@ -1,0 +1,87 @@
+// edge.yaml → EdgeConfig. Every problem is collected and reported at once, each with the file, the
+// JSON pointer, the line and what is wrong, so a technician fixes the file in one pass.
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { GsError, type ErrorDetail } from '../contracts/errors.js';
+import type { Location } from '../contracts/geo.js';
+import { ConfigChecker } from './config-check.js';
+import type { ConnectionConfig } from './drivers/driver.js';
+import { defaultDrivers } from './drivers/index.js';
+import type { DriverRegistry } from './drivers/registry.js';
+import { parseYamlWithLines, YamlError, type LinedYaml } from './yaml-lines.js';
+
+export interface DeviceConfig {
+  id: string;
+  name: string;
+  profile: string;
+  connection: ConnectionConfig;
+  location?: Location;
+  site?: string;
+  pollIntervalMs: number;
+  /** Per-device rule parameters by rule id, validated against the loaded rules. */
+  overrides?: Record<string, Record<string, unknown>>;
+}
+
+export interface TelemetryConfig {
+  type: 'sqlite' | 'influxdb';
+  retentionMs: number;
+  batchSize: number;
+  flushIntervalMs: number;
+  maxBuffer: number;
+  influxdb?: { url: string; database: string; username?: string; password?: string };
+}
+
+export interface EdgeConfig {
+  /** The file it came from (absolute), for messages. */
+  file: string;
+  edge: { id: string; dataDir: string };
+  cloud: { url: string; token: string; batchSize: number };
+  telemetry: TelemetryConfig;
+  /** Profile folders, absolute: the bundled library first, then the config's own. */
+  profileDirs: string[];
+  /** Rule files to load, absolute: the config's `rules`, then the default rules of the profiles in use. */
+  ruleFiles: string[];
+  devices: DeviceConfig[];
+}
+
+export interface ParseOptions {
+  /** Folder relative paths resolve against (default: the config file's folder). */
+  baseDir?: string;
+  drivers?: DriverRegistry;
+}
+
+/** Reads and validates edge.yaml; throws GS_ERR_CONFIG_READ / _YAML / _INVALID. */
+export function loadEdgeConfig(path: string, opts: Omit<ParseOptions, 'baseDir'> = {}): EdgeConfig {
+  const file = resolve(path);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code ?? String(err);
+    throw new GsError('GS_ERR_CONFIG_READ', `${file}: cannot read the configuration (${why})`, [{ file, path: '', message: `cannot read (${why})` }]);
+  }
+  return parseEdgeConfig(text, file, opts);
+}
+
+export function parseEdgeConfig(text: string, file: string, opts: ParseOptions = {}): EdgeConfig {
+  const baseDir = opts.baseDir ?? dirname(resolve(file));
+  let doc: LinedYaml;
+  try {
+    doc = parseYamlWithLines(text);
+  } catch (err) {
+    if (!(err instanceof YamlError)) throw err;
+    throw new GsError('GS_ERR_CONFIG_YAML', `${file}: not valid YAML: ${err.detail}`, [{ file, path: '', message: err.detail }]);
+  }
+  const checker = new ConfigChecker(doc.value, file, baseDir, opts.drivers ?? defaultDrivers());
+  const config = checker.check();
+  const details = checker.details.map((d) => (d.file === undefined || d.file === file ? withLine({ ...d, file }, doc) : d));
+  if (details.length > 0 || !config) {
+    throw new GsError('GS_ERR_CONFIG_INVALID', `${file} is not valid: ${details.length} problem(s)`, details);
+  }
+  return config;
+}
+
+function withLine(d: ErrorDetail, doc: LinedYaml): ErrorDetail {
+  const line = doc.lineOf(d.path);
+  return line === undefined ? d : { ...d, message: `${d.message} (line ${line})` };
+}

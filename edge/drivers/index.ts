@@ -1,0 +1,17 @@
+import { systemClock } from '../../contracts/clock.js';
+import { silentLogger } from '../log.js';
+import { systemScheduler } from '../scheduler.js';
+import type { DriverDeps } from './driver.js';
+import { ModbusTcpDriver } from './modbus/driver.js';
+import { DriverRegistry } from './registry.js';
+
+/** Every driver the edge ships with. Config validation uses it with default deps (it opens nothing). */
+export function defaultDrivers(deps: Partial<DriverDeps> = {}): DriverRegistry {
+  const full: DriverDeps = {
+    clock: deps.clock ?? systemClock,
+    scheduler: deps.scheduler ?? systemScheduler,
+    random: deps.random ?? Math.random,
+    logger: deps.logger ?? silentLogger(),
+  };
+  return new DriverRegistry([new ModbusTcpDriver(full)]);
+}

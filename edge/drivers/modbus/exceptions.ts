@@ -1,0 +1,59 @@
+// Modbus failures as stable, snake_case reasons: what a bad-quality reading carries and a technician
+// searches for. Exception codes are the protocol's (Modbus Application Protocol v1.1b3, §7).
+import { GsError, type ErrorCode } from '../../../contracts/errors.js';
+
+const EXCEPTION_NAMES: Record<number, string> = {
+  1: 'illegal_function',
+  2: 'illegal_data_address',
+  3: 'illegal_data_value',
+  4: 'server_device_failure',
+  5: 'acknowledge',
+  6: 'server_device_busy',
+  8: 'memory_parity_error',
+  10: 'gateway_path_unavailable',
+  11: 'gateway_target_failed_to_respond',
+};
+
+export function exceptionReason(code: number): string {
+  return `modbus_exception_${code}_${EXCEPTION_NAMES[code] ?? 'unknown'}`;
+}
+
+/** A failed Modbus transaction: the GsError plus the reading's reason and whether the device answered. */
+export class ModbusFailure extends GsError {
+  constructor(
+    code: ErrorCode,
+    readonly reason: string,
+    /** The device (or link) did not answer at all. */
+    readonly unreachable: boolean,
+    message?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message ?? reason, [], options);
+  }
+}
+
+/** Maps whatever modbus-serial or the socket threw to a ModbusFailure. */
+export function toModbusFailure(err: unknown): ModbusFailure {
+  if (err instanceof ModbusFailure) return err;
+  const e = err as { modbusCode?: unknown; errno?: unknown; code?: unknown; message?: unknown };
+  if (typeof e?.modbusCode === 'number') {
+    const reason = exceptionReason(e.modbusCode);
+    // 10/11: a gateway answered for a device behind it that did not — the device itself is unreachable.
+    return new ModbusFailure('GS_ERR_MODBUS_EXCEPTION', reason, e.modbusCode === 10 || e.modbusCode === 11, String(e.message), { cause: err });
+  }
+  const errno = typeof e?.errno === 'string' ? e.errno : typeof e?.code === 'string' ? e.code : undefined;
+  const message = typeof e?.message === 'string' ? e.message : String(err);
+  if (errno === 'ETIMEDOUT' || message === 'Timed out') return new ModbusFailure('GS_ERR_MODBUS_TIMEOUT', 'timeout', true, message, { cause: err });
+  if (/CRC error|Data length error|Unexpected data|Bad/i.test(message) && errno === undefined) {
+    return new ModbusFailure('GS_ERR_MODBUS_FRAME', 'bad_frame', false, message, { cause: err });
+  }
+  // modbus-serial's "Port Not Open" carries errno ECONNREFUSED, but it means the socket went away.
+  if (message === 'Port Not Open') return new ModbusFailure('GS_ERR_DEVICE_UNREACHABLE', 'connection_lost', true, message, { cause: err });
+  const reason =
+    errno === 'ECONNREFUSED' ? 'connection_refused'
+    : errno === 'ECONNRESET' || errno === 'EPIPE' ? 'connection_lost'
+    : errno === 'EHOSTUNREACH' || errno === 'ENETUNREACH' ? 'host_unreachable'
+    : errno === 'ENOTFOUND' || errno === 'EAI_AGAIN' ? 'host_not_found'
+    : 'connection_error';
+  return new ModbusFailure('GS_ERR_DEVICE_UNREACHABLE', reason, true, message, { cause: err });
+}

@@ -1,0 +1,124 @@
+import t from 'tap';
+import { ManualClock, systemClock } from '../contracts/clock.js';
+import type { Reading } from '../contracts/reading.js';
+import { ProfileLibrary } from '../device-profiles/library.js';
+import { ManualScheduler } from '../test/helpers/manual-scheduler.js';
+import { RestartablePymodbus } from '../test/helpers/pymodbus-restartable.js';
+import { needs, pythonHasModule } from '../test/helpers/services.js';
+import { waitFor } from '../test/helpers/wait.js';
+import type { DeviceConfig } from './config.js';
+import type { RawPointValue, Session } from './drivers/driver.js';
+import { ModbusTcpDriver } from './drivers/modbus/driver.js';
+import { silentLogger } from './log.js';
+import { DevicePoller } from './poller.js';
+import { asProfile } from './profile-types.js';
+import { systemScheduler } from './scheduler.js';
+
+const gauge = asProfile(ProfileLibrary.load().get('generic/radar-water-level-gauge'));
+const device = (port: number, pollIntervalMs: number): DeviceConfig => ({
+  id: 'wl-1',
+  name: 'gauge',
+  profile: gauge.id,
+  connection: { protocol: 'modbus-tcp', host: '127.0.0.1', port, timeout: '300ms', retries: 0 },
+  pollIntervalMs,
+});
+
+t.test('a gauge that goes away and comes back: bad readings, the poller keeps going, then good again', async (t) => {
+  if (!(await needs(t, 'pymodbus (Debian python3-pymodbus, run by /usr/bin/python3)', () => pythonHasModule('pymodbus')))) return;
+  const server = await new RestartablePymodbus({ init: 'holding:0=250,holding:4=120' }).start();
+  t.teardown(() => server.stop());
+  const deps = { clock: systemClock, scheduler: systemScheduler, random: Math.random, logger: silentLogger() };
+  // Reconnect quickly so the test does not wait out a production backoff.
+  const driver = new ModbusTcpDriver(deps, { reconnect: { baseMs: 20, capMs: 100 } });
+  const dev = device(server.port, 30);
+  const session = driver.open(dev.connection);
+  const polls: Reading[][] = [];
+  const poller = new DevicePoller({ device: dev, profile: gauge, session, ...deps, onReadings: (r) => void polls.push(r) });
+  poller.start();
+  t.teardown(async () => {
+    await poller.stop();
+    await session.close();
+  });
+  const level = (r: Reading[]) => r.find((x) => x.point === 'water_level')!;
+
+  await waitFor('a good reading', () => polls.find((p) => level(p).quality === 'good'));
+  t.equal(level(polls.at(-1)!).value, 2.5);
+  t.ok(poller.status().online, 'online once it answered');
+
+  await server.stop();
+  const firstBad = polls.length;
+  const bad = await waitFor('bad readings', () => polls.slice(firstBad).find((p) => level(p).quality === 'bad'));
+  t.match(level(bad).reason, /^(connection_lost|connection_refused|timeout)$/, `reason ${level(bad).reason}`);
+  await waitFor('misses to be counted', () => (poller.status().consecutiveMisses >= 3 ? true : undefined));
+  const misses = poller.status().consecutiveMisses;
+  await waitFor('more polls while it is down', () => (poller.status().consecutiveMisses > misses ? true : undefined));
+
+  await server.start();
+  const back = polls.length;
+  const good = await waitFor('good readings again', () => polls.slice(back).find((p) => level(p).quality === 'good'));
+  t.equal(level(good).value, 2.5);
+  t.ok(poller.status().online, 'online again');
+  t.equal(poller.status().consecutiveMisses, 0);
+});
+
+/** A session the test answers by hand, to pin down the poller's timing without waiting on a device. */
+class HandSession implements Session {
+  readonly calls: Array<(v: RawPointValue[]) => void> = [];
+  read(): Promise<RawPointValue[]> {
+    return new Promise((resolve) => this.calls.push(resolve));
+  }
+  async write(): Promise<void> {}
+  async close(): Promise<void> {}
+}
+
+t.test('the first poll waits its start offset, then polls at a fixed rate; a slow poll skips a tick', async (t) => {
+  const clock = new ManualClock();
+  const scheduler = new ManualScheduler(clock);
+  const session = new HandSession();
+  const got: Reading[][] = [];
+  const poller = new DevicePoller({
+    device: device(0, 1000), profile: gauge, session, clock, scheduler, logger: silentLogger(),
+    onReadings: (r) => void got.push(r), startOffsetMs: 250,
+  });
+  poller.start();
+  t.same(scheduler.pending, [250], 'first poll after the stagger offset');
+  scheduler.advance(250);
+  t.equal(session.calls.length, 1, 'polled');
+  t.same(scheduler.pending, [1000], 'next tick already set: fixed rate');
+  scheduler.advance(1000);
+  t.equal(session.calls.length, 1, 'the tick found the first poll still running and skipped');
+  t.equal(poller.status().overruns, 1);
+  session.calls[0]!(gauge.points.map((p) => ({ point: p.name, ok: false, reason: 'timeout', unreachable: true })));
+  await waitFor('readings', () => (got.length === 1 ? true : undefined));
+  t.equal(poller.status().consecutiveMisses, 1);
+  scheduler.advance(1000);
+  t.equal(session.calls.length, 2);
+  session.calls[1]!(gauge.points.map((p) => ({ point: p.name, ok: true, value: 1 })));
+  await waitFor('readings', () => (got.length === 2 ? true : undefined));
+  t.equal(got[1]![0]!.ts, clock.now(), 'readings carry the injected clock');
+  t.match(poller.status(), { online: true, consecutiveMisses: 0, polls: 2 });
+  await poller.stop();
+  t.same(scheduler.pending, [], 'stop clears the timer');
+});
+
+t.test('offline after the profile\'s offlineAfterSeconds worth of misses', async (t) => {
+  const scheduler = new ManualScheduler();
+  const session = new HandSession();
+  const poller = new DevicePoller({
+    device: device(0, 20_000), profile: gauge, session, clock: new ManualClock(), scheduler, logger: silentLogger(), onReadings: () => undefined,
+  });
+  const answer = (ok: boolean) => session.calls.at(-1)!(gauge.points.map((p) => (ok ? { point: p.name, ok: true as const, value: 1 } : { point: p.name, ok: false as const, reason: 'timeout', unreachable: true })));
+  const poll = async (ok: boolean) => {
+    const p = poller.pollOnce();
+    answer(ok);
+    await p;
+  };
+  await poll(true);
+  t.ok(poller.status().online);
+  await poll(false);
+  await poll(false);
+  t.ok(poller.status().online, 'gauge: offlineAfterSeconds 60 at 20 s polls = 3 misses');
+  await poll(false);
+  t.notOk(poller.status().online, 'offline after the third miss');
+  await poller.stop();
+});
