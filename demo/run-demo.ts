@@ -1,10 +1,11 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { stringify as toYaml } from 'yaml';
 import { startCloud } from '../cloud/server.js';
 import { loadEdgeConfig } from '../edge/config.js';
 import { EdgeAgent } from '../edge/agent.js';
+import pino from 'pino';
 import { SimulatedWaterLevelGauge, floodPulse, steady, type LevelScenario } from './sim/water-level-gauge.js';
 import { subscribeSse } from './sse-client.js';
 
@@ -36,7 +37,7 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
   };
   try {
     const adminToken = `gsa_${randomBytes(18).toString('base64url')}`;
-    const cloud = await startCloud({ port: opts.port, host: '127.0.0.1', db: join(dataDir, 'cloud.db'), adminToken, logger: false });
+    const cloud = await startCloud({ port: opts.port, host: '127.0.0.1', db: join(dataDir, 'cloud.db'), adminToken, logger: { level: 'info', file: join(dataDir, 'cloud.log') } });
     stops.push(() => cloud.close());
     const admin = { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` };
     const post = async (path: string, body: unknown) => {
@@ -82,13 +83,15 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
         ],
       })}`,
     );
-    const agent = new EdgeAgent(loadEdgeConfig(edgeConfigFile));
+    // Logs go to files so the console shows the story: the events as they open, repeat and clear.
+    const edgeLog = pino({ name: 'gridsense-edge', level: 'info' }, pino.destination({ dest: join(dataDir, 'edge.log'), sync: false }));
+    const agent = new EdgeAgent(loadEdgeConfig(edgeConfigFile), { logger: edgeLog });
     await agent.start();
     stops.push(() => agent.stop());
 
     const sse = subscribeSse(`${cloud.url}/api/v1/events/stream`, (m) => {
       const e = JSON.parse(m.data) as Record<string, unknown>;
-      log(`  [${m.event}] ${String(e.categoryLabel)} ${String(e.title ?? e.alarmType)} — grid ${String(e.gridName ?? e.gridId)}, priority ${String(e.priority)}, occurrences ${String(e.occurrenceCount)}`);
+      log(`  [${m.event}] ${String(e.title ?? `${String(e.categoryLabel)} ${String(e.alarmType)}`)} — grid ${String(e.gridName ?? e.gridId)}, priority ${String(e.priority)}, occurrences ${String(e.occurrenceCount)}`);
     });
     stops.push(async () => sse.close());
     await sse.ready;
@@ -115,6 +118,7 @@ export async function runDemo(opts: { port: number; dataDir: string }): Promise<
       `  alarms               ${u}/api/v1/alarms`,
       `  grids                ${u}/api/v1/grids`,
       `  edge config          ${demo.edgeConfigFile}`,
+      `  logs                 ${join(dirname(demo.edgeConfigFile), 'edge.log')}, ${join(dirname(demo.edgeConfigFile), 'cloud.log')}`,
       '',
       'Ctrl-C stops everything. Live events:',
       '',

@@ -4,6 +4,7 @@
 import t from 'tap';
 import { loadEdgeConfig } from '../../edge/config.js';
 import { EdgeAgent } from '../../edge/agent.js';
+import { silentLogger } from '../../edge/log.js';
 import { needs, pythonHasModule } from '../helpers/services.js';
 import { PymodbusServer } from '../helpers/pymodbus.js';
 import { FlakyProxy } from '../helpers/flaky-proxy.js';
@@ -23,7 +24,7 @@ t.test('an alarm whose answer is lost is retried and stored once: one event, one
   t.teardown(() => proxy.stop());
   proxy.mode = 'swallow-response';
 
-  const agent = new EdgeAgent(loadEdgeConfig(writeEdgeConfig(county.dir, { cloudUrl: proxy.url, token: county.edgeToken, modbusPort: gauge.port })));
+  const agent = new EdgeAgent(loadEdgeConfig(writeEdgeConfig(county.dir, { cloudUrl: proxy.url, token: county.edgeToken, modbusPort: gauge.port })), { logger: silentLogger() });
   await agent.start();
   t.teardown(() => agent.stop());
   await writeHolding(gauge.port, 0, [380]);
@@ -53,13 +54,13 @@ t.test('cloud down: the alarm waits in the outbox across an edge restart and arr
   await county.close();
 
   const configFile = writeEdgeConfig(county.dir, { cloudUrl: county.url, token: county.edgeToken, modbusPort: gauge.port });
-  const first = new EdgeAgent(loadEdgeConfig(configFile));
+  const first = new EdgeAgent(loadEdgeConfig(configFile), { logger: silentLogger() });
   await first.start();
   await writeHolding(gauge.port, 0, [380]);
   await waitFor('the raise to be queued', () => (first.status().outboxDepth > 0 ? true : undefined));
   await first.stop(); // the town's box is rebooted while the uplink is still down
 
-  const second = new EdgeAgent(loadEdgeConfig(configFile));
+  const second = new EdgeAgent(loadEdgeConfig(configFile), { logger: silentLogger() });
   await second.start();
   t.teardown(() => second.stop());
   t.ok(second.status().outboxDepth > 0, 'the queued alarm survived the restart');

@@ -4,6 +4,7 @@
 import t from 'tap';
 import { loadEdgeConfig } from '../../edge/config.js';
 import { EdgeAgent } from '../../edge/agent.js';
+import { silentLogger } from '../../edge/log.js';
 import { needs, pythonHasModule } from '../helpers/services.js';
 import { PymodbusServer } from '../helpers/pymodbus.js';
 import { writeHolding } from '../helpers/modbus-client.js';
@@ -23,7 +24,7 @@ t.test('a water-level alarm from a Modbus gauge becomes a grid event, live on SS
   t.teardown(() => sse.close());
   await sse.ready;
 
-  const agent = new EdgeAgent(loadEdgeConfig(writeEdgeConfig(county.dir, { cloudUrl: county.url, token: county.edgeToken, modbusPort: gauge.port })));
+  const agent = new EdgeAgent(loadEdgeConfig(writeEdgeConfig(county.dir, { cloudUrl: county.url, token: county.edgeToken, modbusPort: gauge.port })), { logger: silentLogger() });
   await agent.start();
   t.teardown(() => agent.stop());
 
