@@ -54,6 +54,14 @@ profiles
     process.exitCode = validateProfiles(files, (l) => process.stdout.write(`${l}\n`));
   });
 
+profiles
+  .command('schema')
+  .description('print the profile JSON Schema (for editors; device-profiles/profile.schema.json is a copy)')
+  .action(async () => {
+    const { profileJsonSchema } = await import('../device-profiles/json-schema.js');
+    process.stdout.write(`${JSON.stringify(profileJsonSchema(), null, 2)}\n`);
+  });
+
 const rules = program.command('rules').description('rule files');
 rules
   .command('validate')

@@ -5,6 +5,9 @@ import { ProfileLibrary, listProfileFiles, BUNDLED_PROFILES_DIR } from './librar
 import { parseProfile, readProfileFile } from './validate.js';
 import { isKnownUnit } from '../contracts/units.js';
 import { GsError } from '../contracts/errors.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { profileJsonSchema } from './json-schema.js';
 
 const files = listProfileFiles(BUNDLED_PROFILES_DIR);
 
@@ -74,4 +77,9 @@ t.test('broken profiles report every problem with its path', async (t) => {
 t.test('a missing file is a clear error, not a crash', async (t) => {
   const err = t.throws(() => readProfileFile('/nonexistent/p.yaml')) as unknown as GsError;
   t.equal(err.code, 'GS_ERR_PROFILE_INVALID');
+});
+
+t.test('profile.schema.json is the schema generated from contracts/profile.ts', async (t) => {
+  const committed = JSON.parse(readFileSync(join(BUNDLED_PROFILES_DIR, 'profile.schema.json'), 'utf8')) as unknown;
+  t.same(committed, profileJsonSchema(), 'regenerate with: gridsense profiles schema > device-profiles/profile.schema.json');
 });
