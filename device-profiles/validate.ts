@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { DeviceProfile, type ProfilePoint } from '../contracts/profile.js';
 import { schemaErrors } from '../contracts/validate.js';
 import { isKnownUnit } from '../contracts/units.js';
 import { GsError, type ErrorDetail } from '../contracts/errors.js';
+import { parseYamlWithLines, withLine, YamlSyntaxError, type ParsedYaml } from '../contracts/yaml.js';
 
 const REGISTER_WIDTH: Record<string, number> = {
   bool: 1, int16: 1, uint16: 1, int32: 2, uint32: 2, float32: 2, float64: 4,
@@ -46,26 +46,20 @@ export function semanticErrors(profile: DeviceProfile, file?: string): ErrorDeta
   return out;
 }
 
-/** "line L, column C: what" for a YAML syntax error, so a technician can jump to it. */
-export function yamlErrorMessage(err: unknown): string {
-  if (!(err instanceof YAMLParseError)) return String(err);
-  const first = err.message.split('\n')[0] ?? err.message;
-  const pos = err.linePos?.[0];
-  return pos ? `line ${pos.line}, column ${pos.col}: ${first.replace(/ at line \d+, column \d+:?$/, '')}` : first;
-}
-
 /** Parses and validates one profile document; throws GS_ERR_PROFILE_INVALID with every problem. */
 export function parseProfile(text: string, file = '<profile>'): DeviceProfile {
-  let doc: unknown;
+  let parsed: ParsedYaml;
   try {
-    doc = parseYaml(text, { prettyErrors: true });
+    parsed = parseYamlWithLines(text);
   } catch (err) {
-    throw new GsError('GS_ERR_PROFILE_INVALID', `${file}: not valid YAML`, [{ file, path: '', message: yamlErrorMessage(err) }]);
+    if (!(err instanceof YamlSyntaxError)) throw err;
+    throw new GsError('GS_ERR_PROFILE_INVALID', `${file}: not valid YAML`, [{ file, path: '', message: err.detail }]);
   }
+  const doc = parsed.value;
   const details = schemaErrors(DeviceProfile, doc, file);
   if (details.length === 0) details.push(...semanticErrors(doc as DeviceProfile, file));
   if (details.length > 0) {
-    throw new GsError('GS_ERR_PROFILE_INVALID', `${file}: ${details.length} problem(s)`, details);
+    throw new GsError('GS_ERR_PROFILE_INVALID', `${file}: ${details.length} problem(s)`, details.map((d) => withLine(d, parsed)));
   }
   return doc as DeviceProfile;
 }

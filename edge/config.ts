@@ -2,13 +2,13 @@
 // JSON pointer, the line and what is wrong, so a technician fixes the file in one pass.
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { GsError, type ErrorDetail } from '../contracts/errors.js';
+import { GsError } from '../contracts/errors.js';
 import type { Location } from '../contracts/geo.js';
 import { ConfigChecker } from './config-check.js';
 import type { ConnectionConfig } from './drivers/driver.js';
 import { defaultDrivers } from './drivers/index.js';
 import type { DriverRegistry } from './drivers/registry.js';
-import { parseYamlWithLines, YamlError, type LinedYaml } from './yaml-lines.js';
+import { parseYamlWithLines, withLine, YamlSyntaxError, type ParsedYaml } from '../contracts/yaml.js';
 
 export interface DeviceConfig {
   id: string;
@@ -65,11 +65,11 @@ export function loadEdgeConfig(path: string, opts: Omit<ParseOptions, 'baseDir'>
 
 export function parseEdgeConfig(text: string, file: string, opts: ParseOptions = {}): EdgeConfig {
   const baseDir = opts.baseDir ?? dirname(resolve(file));
-  let doc: LinedYaml;
+  let doc: ParsedYaml;
   try {
     doc = parseYamlWithLines(text);
   } catch (err) {
-    if (!(err instanceof YamlError)) throw err;
+    if (!(err instanceof YamlSyntaxError)) throw err;
     throw new GsError('GS_ERR_CONFIG_YAML', `${file}: not valid YAML: ${err.detail}`, [{ file, path: '', message: err.detail }]);
   }
   const checker = new ConfigChecker(doc.value, file, baseDir, opts.drivers ?? defaultDrivers());
@@ -81,7 +81,4 @@ export function parseEdgeConfig(text: string, file: string, opts: ParseOptions =
   return config;
 }
 
-function withLine(d: ErrorDetail, doc: LinedYaml): ErrorDetail {
-  const line = doc.lineOf(d.path);
-  return line === undefined ? d : { ...d, message: `${d.message} (line ${line})` };
-}
+

@@ -3,7 +3,7 @@ import { ManualClock, systemClock } from '../contracts/clock.js';
 import type { Reading } from '../contracts/reading.js';
 import { ProfileLibrary } from '../device-profiles/library.js';
 import { ManualScheduler } from '../test/helpers/manual-scheduler.js';
-import { RestartablePymodbus } from '../test/helpers/pymodbus-restartable.js';
+import { PymodbusServer } from '../test/helpers/pymodbus.js';
 import { needs, pythonHasModule } from '../test/helpers/services.js';
 import { waitFor } from '../test/helpers/wait.js';
 import type { DeviceConfig } from './config.js';
@@ -25,7 +25,7 @@ const device = (port: number, pollIntervalMs: number): DeviceConfig => ({
 
 t.test('a gauge that goes away and comes back: bad readings, the poller keeps going, then good again', async (t) => {
   if (!(await needs(t, 'pymodbus (Debian python3-pymodbus, run by /usr/bin/python3)', () => pythonHasModule('pymodbus')))) return;
-  const server = await new RestartablePymodbus({ init: 'holding:0=250,holding:4=120' }).start();
+  const server = await new PymodbusServer({ init: 'holding:0=250,holding:4=120' }).start();
   t.teardown(() => server.stop());
   const deps = { clock: systemClock, scheduler: systemScheduler, random: Math.random, logger: silentLogger() };
   // Reconnect quickly so the test does not wait out a production backoff.

@@ -8,7 +8,7 @@ import { compileRule } from './evaluate.js';
 import { RuleFile } from './schema.js';
 import { readableSchemaErrors } from './schema-errors.js';
 import type { RuleSet } from './types.js';
-import { parseYamlWithLines, YamlSyntaxError, type ParsedYaml } from './yaml.js';
+import { parseYamlWithLines, withLine, YamlSyntaxError, type ParsedYaml } from '../contracts/yaml.js';
 
 export function parseRuleFile(text: string, file: string): RuleSet {
   let parsed: ParsedYaml;
@@ -46,7 +46,4 @@ function invalid(file: string, what: string, details: ErrorDetail[]): GsError {
   return new GsError('GS_ERR_RULE_INVALID', `rule file ${file}: ${what}`, details);
 }
 
-function withLine(d: ErrorDetail, parsed: ParsedYaml): ErrorDetail {
-  const line = parsed.lineOf(d.path);
-  return line === undefined ? d : { ...d, message: `${d.message} (line ${line})` };
-}
+

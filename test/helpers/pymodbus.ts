@@ -11,7 +11,11 @@ export interface ModbusRequestSeen {
   count: number;
 }
 
-/** A pymodbus TCP slave on 127.0.0.1 (a real, third-party Modbus stack), stopped with stop(). */
+/**
+ * A pymodbus TCP slave on 127.0.0.1 (a real, third-party Modbus stack), stopped with stop(). It can be
+ * started again after a stop, on the same port — a device that reboots or a cable pulled and plugged
+ * back — with its registers back at `init`.
+ */
 export class PymodbusServer {
   readonly requests: ModbusRequestSeen[] = [];
   private proc?: ChildProcess;
@@ -20,7 +24,7 @@ export class PymodbusServer {
   constructor(private readonly opts: { units?: number[]; init?: string } = {}) {}
 
   async start(): Promise<this> {
-    this.port = await freePort();
+    if (this.port === 0) this.port = await freePort();
     const args = [SCRIPT, '--port', String(this.port)];
     for (const u of this.opts.units ?? [1]) args.push('--unit', String(u));
     if (this.opts.init) args.push('--init', this.opts.init);
@@ -29,10 +33,11 @@ export class PymodbusServer {
     await new Promise<void>((resolve, reject) => {
       let buf = '';
       const timer = setTimeout(() => reject(new Error('pymodbus server did not start in 15 s')), 15_000);
-      proc.once('exit', (code) => {
+      const onExit = (code: number | null) => {
         clearTimeout(timer);
         reject(new Error(`pymodbus server exited with ${code}`));
-      });
+      };
+      proc.once('exit', onExit);
       proc.stdout!.on('data', (chunk: Buffer) => {
         buf += chunk.toString();
         let nl: number;
@@ -41,6 +46,7 @@ export class PymodbusServer {
           buf = buf.slice(nl + 1);
           if (line.startsWith('READY')) {
             clearTimeout(timer);
+            proc.off('exit', onExit);
             resolve();
           } else if (line.startsWith('REQ ')) {
             const [, unit, fc, address, count] = line.split(' ').map(Number);
@@ -50,13 +56,12 @@ export class PymodbusServer {
       });
       proc.stderr!.resume();
     });
-    proc.removeAllListeners('exit');
     return this;
   }
 
   async stop(): Promise<void> {
     const proc = this.proc;
-    if (!proc || proc.exitCode !== null) return;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
     await new Promise<void>((resolve) => {
       proc.once('exit', () => resolve());
       proc.kill('SIGTERM');

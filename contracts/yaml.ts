@@ -1,5 +1,7 @@
-// YAML with positions: a technician fixing a rule file wants "line 12", not only "/rules/0/threshold".
-import { LineCounter, parseDocument, isNode, YAMLParseError, type Document } from 'yaml';
+// YAML with positions, shared by every file a technician edits (edge.yaml, profiles, rule files): a
+// problem says "line 12" as well as "/devices/0/profile".
+import { LineCounter, parseDocument, isNode, type YAMLParseError, type Document } from 'yaml';
+import type { ErrorDetail } from './errors.js';
 
 export interface ParsedYaml {
   value: unknown;
@@ -8,26 +10,37 @@ export interface ParsedYaml {
 }
 
 export class YamlSyntaxError extends Error {
-  constructor(readonly detail: string) {
+  constructor(
+    /** "line L, column C: what" */
+    readonly detail: string,
+    readonly line?: number,
+    readonly col?: number,
+  ) {
     super(detail);
     this.name = 'YamlSyntaxError';
   }
 }
 
-/** Parses one YAML document; throws YamlSyntaxError ("line L, column C: what") on the first error. */
+/** Parses one YAML document; throws YamlSyntaxError on the first error. */
 export function parseYamlWithLines(text: string): ParsedYaml {
   const lines = new LineCounter();
-  // uniqueKeys (the default) makes a repeated key an error: the second `hold:` silently winning is a trap.
+  // uniqueKeys makes a repeated key an error: the second `hold:` silently winning is a trap.
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
   const first = doc.errors[0];
-  if (first) throw new YamlSyntaxError(describe(first));
+  if (first) throw toSyntaxError(first);
   return { value: doc.toJS({ maxAliasCount: 100 }), lineOf: (pointer) => lineOf(doc, lines, pointer) };
 }
 
-function describe(err: YAMLParseError): string {
+/** The detail with " (line N)" appended when the pointer names a node of the document. */
+export function withLine(d: ErrorDetail, parsed: ParsedYaml): ErrorDetail {
+  const line = parsed.lineOf(d.path);
+  return line === undefined ? d : { ...d, message: `${d.message} (line ${line})` };
+}
+
+function toSyntaxError(err: YAMLParseError): YamlSyntaxError {
   const what = (err.message.split('\n')[0] ?? err.message).replace(/ at line \d+, column \d+:?$/, '');
   const pos = err.linePos?.[0];
-  return pos ? `line ${pos.line}, column ${pos.col}: ${what}` : what;
+  return pos ? new YamlSyntaxError(`line ${pos.line}, column ${pos.col}: ${what}`, pos.line, pos.col) : new YamlSyntaxError(what);
 }
 
 function lineOf(doc: Document, lines: LineCounter, pointer: string): number | undefined {
