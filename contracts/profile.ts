@@ -16,16 +16,14 @@ export type ModbusDataType = (typeof MODBUS_DATA_TYPES)[number];
 export const BYTE_ORDERS = ['ABCD', 'CDAB', 'BADC', 'DCBA'] as const;
 export type ByteOrder = (typeof BYTE_ORDERS)[number];
 
-// Type.Enum keeps the literal union in the static type (a Union over .map() would widen it to never).
-const lit = <const T extends readonly string[]>(xs: T) => Type.Enum(xs);
 
 export const ModbusPointAttributes = Type.Object(
   {
-    table: lit(MODBUS_TABLES),
+    table: Type.Enum(MODBUS_TABLES),
     /** Zero-based protocol address (register 40001 is holding_register 0). */
     address: Type.Integer({ minimum: 0, maximum: 65535 }),
-    dataType: lit(MODBUS_DATA_TYPES),
-    order: Type.Optional(lit(BYTE_ORDERS)),
+    dataType: Type.Enum(MODBUS_DATA_TYPES),
+    order: Type.Optional(Type.Enum(BYTE_ORDERS)),
     /** For a bit field inside a 16-bit register: which bit (0 = least significant). */
     bit: Type.Optional(Type.Integer({ minimum: 0, maximum: 15 })),
     /** For strings: how many registers (two characters each). */
@@ -46,14 +44,14 @@ export const ProfilePoint = Type.Object(
     name: Type.String({ pattern: '^[a-z][a-z0-9_]*$', maxLength: 64 }),
     description: Type.Optional(Type.String()),
     /** Engineering value type after scaling. */
-    type: lit(['number', 'boolean', 'string'] as const),
+    type: Type.Enum(['number', 'boolean', 'string'] as const),
     unit: Type.Optional(Type.String()),
     /** engineering = raw * scale + offset */
     scale: Type.Optional(Type.Number()),
     offset: Type.Optional(Type.Number()),
     /** Physically sane range; a value outside it is a bad-quality reading (out_of_range). */
     range: Type.Optional(PointRange),
-    access: Type.Optional(lit(['read', 'readwrite', 'write'] as const)),
+    access: Type.Optional(Type.Enum(['read', 'readwrite', 'write'] as const)),
     modbus: Type.Optional(ModbusPointAttributes),
   },
   { additionalProperties: false },
@@ -75,7 +73,7 @@ export const DeviceProfile = Type.Object(
     description: Type.Optional(Type.String()),
     /** What the device senses; the cloud uses it to pick an event category. */
     kind: Type.String({ pattern: '^[a-z][a-z0-9_]*$' }),
-    protocol: lit(PROTOCOLS),
+    protocol: Type.Enum(PROTOCOLS),
     points: Type.Array(ProfilePoint, { minItems: 1 }),
     /** Rule files (relative to the rules library) that apply to every device of this model. */
     defaultRules: Type.Optional(Type.Array(Type.String())),

@@ -18,7 +18,7 @@ import { createLogger, errFields, type Logger } from './log.js';
 import { alarmKey } from './outbox/outbox.js';
 import { openStateDb, SqliteOutbox } from './outbox/sqlite.js';
 import { DevicePoller, type PollerStatus } from './poller.js';
-import { asProfile, type Profile } from './profile-types.js';
+import type { DeviceProfile as Profile } from '../contracts/profile.js';
 import { systemScheduler, type Random, type Scheduler } from './scheduler.js';
 import { RuleStateStore } from './state/rule-state.js';
 import { createTelemetryStore, type TelemetryStore } from './telemetry/index.js';
@@ -140,7 +140,7 @@ export class EdgeAgent {
       const run: Running = { db, outbox, ruleState, engine, telemetry, sessions: [], pollers: [], uplink, devices: new Map(), ...(savedState !== undefined ? { savedState } : {}) };
 
       config.devices.forEach((device, i) => {
-        const profile = asProfile(profiles.get(device.profile));
+        const profile = profiles.get(device.profile);
         run.devices.set(device.id, { profile, rule: { id: device.id, profile: profile.id, kind: profile.kind, ...(device.overrides ? { overrides: device.overrides } : {}) } });
         const session = drivers.get(device.connection.protocol).open(device.connection);
         run.sessions.push(session);

@@ -3,7 +3,7 @@ import { schemaErrors } from '../contracts/validate.js';
 import type { ErrorDetail } from '../contracts/errors.js';
 import type { RuleAlarm } from '../rules/types.js';
 import type { DeviceConfig } from './config.js';
-import type { Envelope } from './profile-types.js';
+import type { AlarmEnvelope as Envelope } from '../contracts/alarm.js';
 
 /**
  * A rule's alarm transition as the cloud takes it: plus what only the edge's config knows — the

@@ -17,7 +17,7 @@ import type { DeviceConfig, EdgeConfig, TelemetryConfig } from './config.js';
 import { EdgeConfigFile } from './config-schema.js';
 import type { ConnectionConfig } from './drivers/driver.js';
 import type { DriverRegistry } from './drivers/registry.js';
-import { asProfile } from './profile-types.js';
+
 
 const DEFAULT_POLL = '10s';
 const DEFAULT_TELEMETRY = { type: 'sqlite' as const, retention: '7d', batchSize: 500, flushInterval: '1s', maxBuffer: 100_000 };
@@ -233,7 +233,7 @@ export class ConfigChecker {
           const known = this.profiles.all().map((p) => p.id).sort().join(', ');
           this.add(`${at}/profile`, `unknown device profile "${d.profile}" (known: ${known})`);
         } else {
-          const profile = asProfile(this.profiles.get(d.profile));
+          const profile = this.profiles.get(d.profile);
           protocol = profile.protocol;
           kind = profile.kind;
           (profile.defaultRules ?? []).forEach((ref) => {

@@ -11,10 +11,10 @@ import type { RawPointValue, Session } from './drivers/driver.js';
 import { ModbusTcpDriver } from './drivers/modbus/driver.js';
 import { silentLogger } from './log.js';
 import { DevicePoller } from './poller.js';
-import { asProfile } from './profile-types.js';
+
 import { systemScheduler } from './scheduler.js';
 
-const gauge = asProfile(ProfileLibrary.load().get('generic/radar-water-level-gauge'));
+const gauge = ProfileLibrary.load().get('generic/radar-water-level-gauge');
 const device = (port: number, pollIntervalMs: number): DeviceConfig => ({
   id: 'wl-1',
   name: 'gauge',

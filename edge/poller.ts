@@ -7,7 +7,7 @@ import type { DeviceConfig } from './config.js';
 import type { Session } from './drivers/driver.js';
 import { errFields, type Logger } from './log.js';
 import { applyProfile } from './pipeline/apply-profile.js';
-import type { Profile } from './profile-types.js';
+import type { DeviceProfile as Profile } from '../contracts/profile.js';
 import type { Scheduler, TimerHandle } from './scheduler.js';
 
 export interface PollerStatus {

@@ -10,7 +10,7 @@
 // interleave; take a per-alarm lock (pg_advisory_xact_lock on (edge, alarm)) before reading the row.
 // SQLite serialises write transactions, so it cannot happen here.
 import type { Kysely, Selectable, Updateable } from 'kysely';
-import type { Envelope } from './envelope.js';
+import type { AlarmEnvelope as Envelope } from '../../contracts/alarm.js';
 import type { AlarmsTable, Database } from '../db/schema.js';
 import { applyDecision } from '../events/apply.js';
 import type { BusMessageType } from '../events/bus.js';

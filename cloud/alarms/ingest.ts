@@ -3,7 +3,7 @@
 // applied to alarms and grid events in the same transaction, so a batch lands whole or not at all.
 import type { Kysely } from 'kysely';
 import type { AlarmBatch, AlarmBatchResult } from '../../contracts/alarm.js';
-import type { Envelope } from './envelope.js';
+import type { AlarmEnvelope as Envelope } from '../../contracts/alarm.js';
 import type { Clock } from '../../contracts/clock.js';
 import { GsError, type ErrorDetail } from '../../contracts/errors.js';
 import { isUniqueViolation } from '../db/errors.js';

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { correlate, dedupKeyOf, type EventSummary } from './correlate.js';
 import { resolvePolicy, DEFAULT_POLICY, categoryFor, priorityFor } from './policy.js';
-import type { Envelope } from '../alarms/envelope.js';
+import type { AlarmEnvelope as Envelope } from '../../contracts/alarm.js';
 
 const NOW = Date.UTC(2026, 6, 1, 8, 0, 0);
 const H = 3_600_000;

@@ -1,7 +1,7 @@
 // The correlator: one alarm transition + the event open for its incident (if any) → what to do to
 // the events. Pure — no I/O, time comes in as ctx.now — so it is tested exhaustively without a
 // database and could run over stored history. The caller loads the open event, asks, and applies.
-import type { Envelope } from '../alarms/envelope.js';
+import type { AlarmEnvelope as Envelope } from '../../contracts/alarm.js';
 import type { Location } from '../../contracts/geo.js';
 import { categoryFor, categoryLabel, deadlineFor, priorityFor, priorityLabel, type EventPolicy, type Priority } from './policy.js';
 import type { EventStatus } from './status.js';

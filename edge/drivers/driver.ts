@@ -3,7 +3,7 @@
 // step's job (edge/pipeline/apply-profile.ts), shared by all drivers.
 import type { ErrorDetail } from '../../contracts/errors.js';
 import type { Protocol } from '../../contracts/profile.js';
-import type { Point } from '../profile-types.js';
+import type { ProfilePoint as Point } from '../../contracts/profile.js';
 import type { Clock } from '../../contracts/clock.js';
 import type { Logger } from '../log.js';
 import type { Random, Scheduler } from '../scheduler.js';

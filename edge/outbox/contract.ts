@@ -1,6 +1,6 @@
 // The one suite both outboxes pass: order, idempotent put, ack, dead letters, batch limits.
 import type { Test } from 'tap';
-import type { Envelope } from '../profile-types.js';
+import type { AlarmEnvelope as Envelope } from '../../contracts/alarm.js';
 import { alarmKey, type Outbox, type OutboxItem } from './outbox.js';
 
 export function alarm(i: number, seq = 0): Envelope {

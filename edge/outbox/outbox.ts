@@ -1,4 +1,4 @@
-import type { Envelope } from '../profile-types.js';
+import type { AlarmEnvelope as Envelope } from '../../contracts/alarm.js';
 
 /**
  * What the edge must deliver to the cloud, queued durably (DESIGN.md, abstraction 5): put it, the

@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { systemClock, type Clock } from '../../contracts/clock.js';
 import { GsError } from '../../contracts/errors.js';
-import type { Envelope } from '../profile-types.js';
+import type { AlarmEnvelope as Envelope } from '../../contracts/alarm.js';
 import type { DeadLetter, Outbox, OutboxEntry, OutboxItem } from './outbox.js';
 
 interface Row {

@@ -1,9 +1,9 @@
 import t from 'tap';
 import { ProfileLibrary } from '../../device-profiles/library.js';
-import { asProfile, type Profile } from '../profile-types.js';
+import type { DeviceProfile as Profile } from '../../contracts/profile.js';
 import { applyProfile, toEngineering, toRaw } from './apply-profile.js';
 
-const gauge = asProfile(ProfileLibrary.load().get('generic/radar-water-level-gauge'));
+const gauge = ProfileLibrary.load().get('generic/radar-water-level-gauge');
 const TS = Date.UTC(2026, 0, 1);
 
 t.test('raw × scale + offset, with the unit from the profile', async (t) => {

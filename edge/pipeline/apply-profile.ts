@@ -2,7 +2,7 @@
 // unit and sanity range come from the profile, so drivers never know units (DESIGN.md, abstraction 1).
 import type { Reading } from '../../contracts/reading.js';
 import type { RawPointValue, RawValue } from '../drivers/driver.js';
-import type { Point, Profile } from '../profile-types.js';
+import type { ProfilePoint as Point, DeviceProfile as Profile } from '../../contracts/profile.js';
 
 /**
  * raw × scale + offset, rounded to 12 significant digits: binary floating point turns 330 × 0.01 into

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { BYTE_ORDERS, type ByteOrder } from '../../../contracts/profile.js';
-import type { ModbusAttrs } from '../../profile-types.js';
+import type { ModbusPointAttributes as ModbusAttrs } from '../../../contracts/profile.js';
 import { decodeBit, decodeRegisters, encodeBits, encodeRegisters, fromWords, pointWidth, toWords } from './codec.js';
 
 const F32_MAX = 3.4028234663852886e38;

@@ -2,7 +2,7 @@
 // a point's `order` says how the bytes of a wider value are arranged across them (contracts/profile.ts).
 import { GsError } from '../../../contracts/errors.js';
 import type { ByteOrder, ModbusDataType, ModbusTable } from '../../../contracts/profile.js';
-import type { ModbusAttrs } from '../../profile-types.js';
+import type { ModbusPointAttributes as ModbusAttrs } from '../../../contracts/profile.js';
 import type { RawValue } from '../driver.js';
 
 const WIDTH: Record<Exclude<ModbusDataType, 'string'>, number> = {

@@ -8,12 +8,12 @@ import { writeHolding } from '../../../test/helpers/modbus-client.js';
 import { waitFor } from '../../../test/helpers/wait.js';
 import { silentLogger } from '../../log.js';
 import { applyProfile } from '../../pipeline/apply-profile.js';
-import { asProfile, type Point } from '../../profile-types.js';
+import type { ProfilePoint as Point } from '../../../contracts/profile.js';
 import { systemScheduler } from '../../scheduler.js';
 import { ModbusTcpDriver } from './driver.js';
 
 const PYMODBUS = 'pymodbus (Debian python3-pymodbus, run by /usr/bin/python3)';
-const gauge = asProfile(ProfileLibrary.load().get('generic/radar-water-level-gauge'));
+const gauge = ProfileLibrary.load().get('generic/radar-water-level-gauge');
 const deps = () => ({ clock: systemClock, scheduler: systemScheduler, random: Math.random, logger: silentLogger() });
 const conn = (port: number, extra: object = {}) => ({ protocol: 'modbus-tcp', host: '127.0.0.1', port, unitId: 1, timeout: '1s', ...extra });
 

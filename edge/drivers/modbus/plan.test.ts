@@ -1,5 +1,5 @@
 import t from 'tap';
-import type { Point } from '../../profile-types.js';
+import type { ProfilePoint as Point } from '../../../contracts/profile.js';
 import { planReads } from './plan.js';
 
 const reg = (name: string, address: number, dataType = 'uint16', extra: object = {}): Point =>

@@ -1,7 +1,7 @@
 // Batches the points of one unit into the fewest read requests: one round trip per block matters on a
 // 9600-baud RS-485 line, where each request costs tens of milliseconds.
 import type { ModbusTable } from '../../../contracts/profile.js';
-import type { ModbusAttrs, Point } from '../../profile-types.js';
+import type { ModbusPointAttributes as ModbusAttrs, ProfilePoint as Point } from '../../../contracts/profile.js';
 import { isBitTable, pointWidth } from './codec.js';
 
 /** Protocol limits: FC 3/4 return at most 125 registers, FC 1/2 at most 2000 bits. */

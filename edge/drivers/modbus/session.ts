@@ -2,7 +2,7 @@
 // as few requests as the register map allows; each request is one turn on the link.
 import type { ModbusClient } from './transport.js';
 import { GsError } from '../../../contracts/errors.js';
-import type { Point } from '../../profile-types.js';
+import type { ProfilePoint as Point } from '../../../contracts/profile.js';
 import type { RawPointValue, RawValue, Session } from '../driver.js';
 import type { Lease } from '../pool.js';
 import { decodeBit, decodeRegisters, encodeRegisters, isBitTable, pointWidth, toWords } from './codec.js';
