@@ -33,6 +33,48 @@ export const ModbusPointAttributes = Type.Object(
 );
 export type ModbusPointAttributes = Type.Static<typeof ModbusPointAttributes>;
 
+/** Binary payload layout of one point: where in the message its bytes sit (the Modbus data types). */
+export const BinaryField = Type.Object(
+  {
+    /** Byte offset in the payload. */
+    offset: Type.Integer({ minimum: 0, maximum: 65535 }),
+    dataType: Type.Enum(MODBUS_DATA_TYPES),
+    order: Type.Optional(Type.Enum(BYTE_ORDERS)),
+    bit: Type.Optional(Type.Integer({ minimum: 0, maximum: 15 })),
+    /** For strings: bytes. */
+    length: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024 })),
+  },
+  { additionalProperties: false },
+);
+export type BinaryField = Type.Static<typeof BinaryField>;
+
+export const MqttPointAttributes = Type.Object(
+  {
+    /**
+     * Topic the value arrives on, relative to the device's topic root (default root `devices/<deviceId>/`),
+     * e.g. `telemetry` or `events/door`. MQTT wildcards are not allowed here.
+     */
+    topic: Type.String({ minLength: 1, maxLength: 256, pattern: '^[^#+]+$' }),
+    /** JSON payloads: path to the value, dot and [index] syntax, e.g. `smoke.density` or `sensors[0].t`. */
+    json: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+    /** Binary payloads: the field's layout. Exactly one of json / binary. */
+    binary: Type.Optional(BinaryField),
+  },
+  { additionalProperties: false },
+);
+export type MqttPointAttributes = Type.Static<typeof MqttPointAttributes>;
+
+export const OpcuaPointAttributes = Type.Object(
+  {
+    /** OPC UA node id; `{prefix}` is replaced by the device connection's `nodePrefix`, e.g. `ns=2;s={prefix}.Level`. */
+    nodeId: Type.String({ minLength: 3, maxLength: 512 }),
+    /** Sampling interval for the monitored item, ms (default: the device's poll interval). */
+    samplingInterval: Type.Optional(Type.Integer({ minimum: 0 })),
+  },
+  { additionalProperties: false },
+);
+export type OpcuaPointAttributes = Type.Static<typeof OpcuaPointAttributes>;
+
 export const PointRange = Type.Object(
   { min: Type.Number(), max: Type.Number() },
   { additionalProperties: false },
@@ -53,12 +95,14 @@ export const ProfilePoint = Type.Object(
     range: Type.Optional(PointRange),
     access: Type.Optional(Type.Enum(['read', 'readwrite', 'write'] as const)),
     modbus: Type.Optional(ModbusPointAttributes),
+    mqtt: Type.Optional(MqttPointAttributes),
+    opcua: Type.Optional(OpcuaPointAttributes),
   },
   { additionalProperties: false },
 );
 export type ProfilePoint = Type.Static<typeof ProfilePoint>;
 
-export const PROTOCOLS = ['modbus'] as const;
+export const PROTOCOLS = ['modbus', 'mqtt', 'opcua'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
 
 export const DeviceProfile = Type.Object(
