@@ -26,6 +26,7 @@ export const UNITS: Record<string, string> = {
   s: 'second',
   count: 'a count of events',
   dBm: 'signal strength, decibel-milliwatts',
+  dB: 'decibel, a ratio (signal-to-noise ratio of a radio link)',
 };
 
 export function isKnownUnit(unit: string): boolean {

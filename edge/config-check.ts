@@ -267,6 +267,7 @@ export class ConfigChecker {
         ...(isObj(d.location) ? { location: d.location as unknown as Location } : {}),
         ...(typeof d.site === 'string' ? { site: d.site } : {}),
         pollIntervalMs,
+        ...(typeof d.offlineAfterMisses === 'number' ? { offlineAfterMisses: d.offlineAfterMisses } : {}),
         ...(isObj(d.overrides) ? { overrides: d.overrides as DeviceConfig['overrides'] } : {}),
       });
     });

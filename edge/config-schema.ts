@@ -53,6 +53,7 @@ export const DeviceSection = Type.Object(
     location: Type.Optional(Location),
     site: Type.Optional(Type.String({ maxLength: 128, pattern: '^[a-z][a-z0-9_]*$' })),
     pollInterval: Type.Optional(Duration),
+    offlineAfterMisses: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
     overrides: Type.Optional(Type.Record(Type.String(), Type.Record(Type.String(), Type.Unknown()))),
   },
   { additionalProperties: false },

@@ -18,6 +18,8 @@ export interface DeviceConfig {
   location?: Location;
   site?: string;
   pollIntervalMs: number;
+  /** Missed polls in a row before the device counts as offline (default: the profile's offlineAfterSeconds, else 3). */
+  offlineAfterMisses?: number;
   /** Per-device rule parameters by rule id, validated against the loaded rules. */
   overrides?: Record<string, Record<string, unknown>>;
 }

@@ -122,3 +122,69 @@ t.test('offline after the profile\'s offlineAfterSeconds worth of misses', async
   t.notOk(poller.status().online, 'offline after the third miss');
   await poller.stop();
 });
+
+/** A push session (as MQTT and OPC UA sessions are): delivers some points by subscription, the rest by read. */
+class PushSession extends HandSession {
+  push?: (v: RawPointValue) => void;
+  subscribed: string[] = [];
+  unsubscribed = 0;
+  readPoints: string[][] = [];
+  override read(points: readonly { name: string }[] = []): Promise<RawPointValue[]> {
+    this.readPoints.push(points.map((p) => p.name));
+    return super.read();
+  }
+  subscribe(points: readonly { name: string }[], onValue: (v: RawPointValue) => void): () => void {
+    this.subscribed = points.map((p) => p.name);
+    this.push = onValue;
+    return () => void this.unsubscribed++;
+  }
+  subscribes(point: { name: string }): boolean {
+    return point.name !== 'supply_voltage';
+  }
+}
+
+t.test('a session with subscribe: pushed readings flow through, only the other points are polled', async (t) => {
+  const clock = new ManualClock();
+  const scheduler = new ManualScheduler(clock);
+  const session = new PushSession();
+  const got: Reading[][] = [];
+  const poller = new DevicePoller({ device: device(0, 1000), profile: gauge, session, clock, scheduler, logger: silentLogger(), onReadings: (r) => void got.push(r) });
+  poller.start();
+  t.same(session.subscribed, ['water_level', 'air_distance', 'signal_fault'], 'subscribed to what the session can push');
+  session.push!({ point: 'water_level', ok: true, value: 321 });
+  await waitFor('pushed reading', () => (got.length === 1 ? true : undefined));
+  t.match(got[0], [{ point: 'water_level', value: 3.21, unit: 'm', quality: 'good', ts: clock.now() }], 'the profile step applies to pushed values');
+  t.match(poller.status(), { online: true, pushed: 1, polls: 0 });
+  scheduler.advance(0);
+  t.same(session.readPoints, [['supply_voltage']], 'polling reads only the point without a subscription');
+  session.calls[0]!([{ point: 'supply_voltage', ok: true, value: 120 }]);
+  await waitFor('polled reading', () => (got.length === 2 ? true : undefined));
+  session.push!({ point: 'water_level', ok: false, reason: 'last_will', unreachable: true });
+  await waitFor('pushed bad reading', () => (got.length === 3 ? true : undefined));
+  t.match(poller.status(), { online: false, consecutiveMisses: 60, offlineAfterMisses: 60 }, 'a pushed unreachable value is offline at once (60 s at 1 s polls)');
+  await poller.stop();
+  t.equal(session.unsubscribed, 1, 'stop unsubscribes');
+  session.push!({ point: 'water_level', ok: true, value: 1 });
+  t.equal(got.length, 3, 'nothing after stop');
+});
+
+t.test('a push-only device that falls silent past offlineAfterSeconds goes offline; the device config overrides misses', async (t) => {
+  const clock = new ManualClock();
+  const scheduler = new ManualScheduler(clock);
+  const session = new PushSession();
+  session.subscribes = () => true;
+  const got: Reading[][] = [];
+  const poller = new DevicePoller({ device: device(0, 20_000), profile: gauge, session, clock, scheduler, logger: silentLogger(), onReadings: (r) => void got.push(r) });
+  poller.start();
+  session.push!({ point: 'water_level', ok: true, value: 100 });
+  scheduler.advance(40_000);
+  t.same(session.readPoints, [], 'nothing is polled');
+  t.ok(poller.status().online, 'silent for 40 s < 60 s');
+  scheduler.advance(20_000);
+  t.notOk(poller.status().online, 'offline after 60 s of silence');
+  await waitFor('the empty health reading', () => (got.some((g) => g.length === 0) ? true : undefined));
+  await poller.stop();
+
+  const own = new DevicePoller({ device: { ...device(0, 20_000), offlineAfterMisses: 1 }, profile: gauge, session: new HandSession(), clock, scheduler, logger: silentLogger(), onReadings: () => undefined });
+  t.equal(own.status().offlineAfterMisses, 1, 'device offlineAfterMisses wins over the profile');
+});

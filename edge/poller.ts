@@ -1,13 +1,14 @@
 // Polls one device on its interval: read every profile point through the device's session, apply the
-// profile, hand the readings on. Counts consecutive misses and keeps an `online` flag, which the
-// offline alarm will use.
+// profile, hand the readings on. Sessions of push protocols (MQTT, OPC UA) deliver their points
+// through `subscribe`; only the points they cannot push are polled. Counts consecutive misses and keeps
+// an `online` flag, which edge/health/ turns into device and bus alarms.
 import type { Clock } from '../contracts/clock.js';
 import type { Reading } from '../contracts/reading.js';
 import type { DeviceConfig } from './config.js';
-import type { Session } from './drivers/driver.js';
+import type { RawPointValue, Session } from './drivers/driver.js';
 import { errFields, type Logger } from './log.js';
 import { applyProfile } from './pipeline/apply-profile.js';
-import type { DeviceProfile as Profile } from '../contracts/profile.js';
+import type { DeviceProfile as Profile, ProfilePoint as Point } from '../contracts/profile.js';
 import type { Scheduler, TimerHandle } from './scheduler.js';
 
 export interface PollerStatus {
@@ -15,7 +16,11 @@ export interface PollerStatus {
   /** False until the device first answers, and again after `offlineAfterMisses` misses in a row. */
   online: boolean;
   consecutiveMisses: number;
+  /** Misses in a row that make the device offline (device config, else the profile, else 3). */
+  offlineAfterMisses: number;
   polls: number;
+  /** Values pushed by a subscription (push protocols). */
+  pushed: number;
   /** Ticks skipped because the previous poll was still running (interval shorter than a poll). */
   overruns: number;
   lastPollAt?: number;
@@ -29,7 +34,11 @@ export interface PollerOptions {
   clock: Clock;
   scheduler: Scheduler;
   logger: Logger;
-  /** Gets every poll's readings; may be async (the poller waits, so stores see polls in order). */
+  /**
+   * Gets every poll's readings, and pushed readings as they arrive; may be async (the poller waits, so
+   * stores see polls in order). Called with no readings when only the online state changed (a silent
+   * push device), so whoever tracks health sees every change through this one path.
+   */
   onReadings: (readings: Reading[], device: DeviceConfig) => void | Promise<void>;
   onStatus?: (status: PollerStatus) => void;
   /** Delay of the first poll, so devices with the same interval do not all poll at once. */
@@ -38,32 +47,52 @@ export interface PollerOptions {
 
 const DEFAULT_OFFLINE_MISSES = 3;
 
+/** The device's own `offlineAfterMisses`, else the profile's offlineAfterSeconds in polls (≥ 1), else 3. */
+export function offlineAfterMisses(device: Pick<DeviceConfig, 'offlineAfterMisses' | 'pollIntervalMs'>, profile: Pick<Profile, 'offlineAfterSeconds'>): number {
+  if (device.offlineAfterMisses !== undefined) return device.offlineAfterMisses;
+  const after = profile.offlineAfterSeconds;
+  return after ? Math.max(1, Math.ceil((after * 1000) / device.pollIntervalMs)) : DEFAULT_OFFLINE_MISSES;
+}
+
 export class DevicePoller {
   private timer?: TimerHandle;
   private inFlight?: Promise<void>;
   private running = false;
   private readonly st: PollerStatus;
-  private readonly offlineAfterMisses: number;
+  private unsubscribe?: () => void;
+  /** Points read by polling: all of them, or those a subscription does not deliver. */
+  private polled: Point[] = [];
+  /** Pushed readings wait here so they reach onReadings one at a time, in arrival order. */
+  private pushChain: Promise<void> = Promise.resolve();
 
   constructor(private readonly o: PollerOptions) {
-    this.st = { deviceId: o.device.id, online: false, consecutiveMisses: 0, polls: 0, overruns: 0 };
-    const after = o.profile.offlineAfterSeconds;
-    // Offline after the profile's offlineAfterSeconds worth of misses (at least one), else after 3.
-    this.offlineAfterMisses = after ? Math.max(1, Math.ceil((after * 1000) / o.device.pollIntervalMs)) : DEFAULT_OFFLINE_MISSES;
+    this.st = { deviceId: o.device.id, online: false, consecutiveMisses: 0, offlineAfterMisses: offlineAfterMisses(o.device, o.profile), polls: 0, pushed: 0, overruns: 0 };
   }
 
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.schedule(this.o.startOffsetMs ?? 0);
+    const { session, profile } = this.o;
+    if (session.subscribe) {
+      const pushable = profile.points.filter((p) => session.subscribes?.(p) ?? true);
+      this.polled = profile.points.filter((p) => !pushable.includes(p));
+      if (pushable.length > 0) this.unsubscribe = session.subscribe(pushable, (v) => this.onPushed(v));
+    } else {
+      this.polled = [...profile.points];
+    }
+    // A push-only device is still watched on its interval: silence longer than offlineAfterSeconds is a miss.
+    if (this.polled.length > 0 || this.o.profile.offlineAfterSeconds) this.schedule(this.o.startOffsetMs ?? 0);
   }
 
-  /** Stops polling and waits for a poll in progress to finish. */
+  /** Stops polling, drops the subscription and waits for a poll or pushed reading in progress. */
   async stop(): Promise<void> {
     this.running = false;
     if (this.timer !== undefined) this.o.scheduler.clearTimeout(this.timer);
     this.timer = undefined;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
     await this.inFlight;
+    await this.pushChain;
   }
 
   status(): PollerStatus {
@@ -73,28 +102,66 @@ export class DevicePoller {
   /** One poll now (the timer calls this; so can a test or a "read now" command). */
   async pollOnce(): Promise<Reading[]> {
     const { device, profile, session, clock } = this.o;
-    const raws = await session.read(profile.points);
+    if (this.pushOnly()) {
+      this.checkSilence();
+      return [];
+    }
+    // Before start() (a "read now" command or a test), every point is read.
+    const raws = await session.read(this.polled.length > 0 ? this.polled : profile.points);
     const ts = clock.now();
     const readings = applyProfile(device.id, profile, raws, ts);
     this.st.polls++;
     this.st.lastPollAt = ts;
     // A miss is a poll the device did not answer at all; a Modbus exception is an answer.
-    const answered = raws.some((r) => r.ok || !r.unreachable);
+    this.record(raws.some((r) => r.ok || !r.unreachable), ts);
+    await this.o.onReadings(readings, device);
+    return readings;
+  }
+
+  private onPushed(raw: RawPointValue): void {
+    if (!this.running) return;
+    const { device, profile, clock } = this.o;
+    const ts = clock.now();
+    this.st.pushed++;
+    // The driver pushes `unreachable` only when it knows (last will, session lost): offline at once.
+    if (!raw.ok && raw.unreachable) this.record(false, ts, this.st.offlineAfterMisses);
+    else this.record(true, ts);
+    const readings = applyProfile(device.id, profile, [raw], ts);
+    this.pushChain = this.pushChain
+      .then(() => this.o.onReadings(readings, device))
+      .catch((err: unknown) => this.o.logger.error({ deviceId: device.id, ...errFields(err) }, 'pushed reading failed'));
+  }
+
+  private pushOnly(): boolean {
+    return this.polled.length === 0 && this.unsubscribe !== undefined;
+  }
+
+  /** Push-only devices: no value for offlineAfterSeconds counts as going offline. */
+  private checkSilence(): void {
+    const after = this.o.profile.offlineAfterSeconds;
+    if (!after || !this.st.online) return;
+    const ts = this.o.clock.now();
+    if (ts - (this.st.lastAnswerAt ?? ts) < after * 1000) return;
+    this.record(false, ts, this.st.offlineAfterMisses);
+    this.pushChain = this.pushChain.then(() => this.o.onReadings([], this.o.device)).catch(() => undefined);
+  }
+
+  /** Counts an answer or `misses` misses, logs and reports a change of the online flag. */
+  private record(answered: boolean, ts: number, misses = 1): void {
     const wasOnline = this.st.online;
     if (answered) {
       this.st.consecutiveMisses = 0;
       this.st.lastAnswerAt = ts;
       this.st.online = true;
     } else {
-      this.st.consecutiveMisses++;
-      if (this.st.consecutiveMisses >= this.offlineAfterMisses) this.st.online = false;
+      this.st.consecutiveMisses = Math.max(this.st.consecutiveMisses + 1, misses);
+      if (this.st.consecutiveMisses >= this.st.offlineAfterMisses) this.st.online = false;
     }
     if (wasOnline !== this.st.online) {
-      this.o.logger[this.st.online ? 'info' : 'warn']({ deviceId: device.id, misses: this.st.consecutiveMisses }, this.st.online ? 'device online' : 'device offline');
+      const { deviceId } = this.st;
+      this.o.logger[this.st.online ? 'info' : 'warn']({ deviceId, misses: this.st.consecutiveMisses }, this.st.online ? 'device online' : 'device offline');
       this.o.onStatus?.(this.status());
     }
-    await this.o.onReadings(readings, device);
-    return readings;
   }
 
   private schedule(delayMs: number): void {
@@ -106,6 +173,10 @@ export class DevicePoller {
   private tick(): void {
     this.timer = undefined;
     this.schedule(this.o.device.pollIntervalMs);
+    if (this.pushOnly()) {
+      this.checkSilence();
+      return;
+    }
     if (this.inFlight) {
       this.st.overruns++;
       return;

@@ -33,8 +33,21 @@ export interface Session {
   read(points: readonly Point[]): Promise<RawPointValue[]>;
   /** Writes one raw value; throws a GsError when the device refuses or cannot be reached. */
   write(point: Point, value: RawValue): Promise<void>;
-  /** For push protocols (MQTT, OPC UA subscriptions); returns the unsubscribe function. */
+  /**
+   * For push protocols (MQTT, OPC UA subscriptions); returns the unsubscribe function. When a session
+   * has it, the poller subscribes once at start (to the points `subscribes` accepts, else to all of
+   * them) and polls only the points left over. A pushed `{ ok: false, unreachable: true }` (last will,
+   * lost OPC UA session) marks the device offline at once; any other pushed value is an answer.
+   */
   subscribe?(points: readonly Point[], onValue: (value: RawPointValue) => void): () => void;
+  /** Optional: which points `subscribe` can deliver; the poller polls the rest through `read`. */
+  subscribes?(point: Point): boolean;
+  /**
+   * Optional: the shared link this session rides on (a Modbus TCP endpoint, an RS-485 line), as a
+   * stable id such as `bus:tcp://10.0.0.5:502`. Devices with the same id share health: a dead link
+   * raises one bus alarm instead of one device alarm each (edge/health/).
+   */
+  readonly busId?: string;
   /** Releases this session; the shared link closes when its last session does. */
   close(): Promise<void>;
 }
