@@ -9,7 +9,10 @@ import { ProfileLibrary } from '../device-profiles/library.js';
 import { loadRuleFiles } from '../rules/compile.js';
 import { RuleEngine } from '../rules/engine.js';
 import type { RuleAlarm, RuleDevice } from '../rules/types.js';
+import type { AlarmEnvelope } from '../contracts/alarm.js';
 import { envelopeProblems, toEnvelope } from './alarm-envelope.js';
+import { healthEnvelope } from './health/envelope.js';
+import { HealthTracker, type DeviceHealth, type HealthAlarm, type HealthState } from './health/tracker.js';
 import { loadEdgeConfig, type DeviceConfig, type EdgeConfig } from './config.js';
 import type { Session } from './drivers/driver.js';
 import { defaultDrivers } from './drivers/index.js';
@@ -19,7 +22,7 @@ import { alarmKey } from './outbox/outbox.js';
 import { openStateDb, SqliteOutbox } from './outbox/sqlite.js';
 import { DevicePoller, type PollerStatus } from './poller.js';
 import type { DeviceProfile as Profile } from '../contracts/profile.js';
-import { systemScheduler, type Random, type Scheduler } from './scheduler.js';
+import { systemScheduler, type Random, type Scheduler, type TimerHandle } from './scheduler.js';
 import { RuleStateStore } from './state/rule-state.js';
 import { createTelemetryStore, type TelemetryStore } from './telemetry/index.js';
 import { Uplink, type UplinkStatus } from './uplink.js';
@@ -41,7 +44,9 @@ export interface EdgeStatus {
   outboxDepth: number;
   deadLetters: number;
   uplink?: UplinkStatus;
-  devices: PollerStatus[];
+  devices: Array<PollerStatus & { health: DeviceHealth }>;
+  /** Shared links (RS-485 lines, gateways, OPC UA servers) and whether they are down. */
+  buses: Array<{ busId: string; devices: string[]; down: boolean }>;
 }
 
 /** Everything start() opens, so stop() can close exactly that. */
@@ -54,8 +59,12 @@ interface Running {
   sessions: Session[];
   pollers: DevicePoller[];
   uplink: Uplink;
-  devices: Map<string, { rule: RuleDevice; profile: Profile }>;
+  devices: Map<string, { rule: RuleDevice; profile: Profile; config: DeviceConfig }>;
   savedState?: string;
+  health: HealthTracker;
+  healthState: RuleStateStore;
+  healthTimer?: { at: number; handle: TimerHandle };
+  closing?: boolean;
 }
 
 export class EdgeAgent {
@@ -90,8 +99,11 @@ export class EdgeAgent {
     this.run = undefined;
     this.starting = undefined;
     if (!r) return;
+    r.closing = true;
     // Inputs first (no new readings), then the uplink, then the stores the others write to. Closing
     // the sessions cuts short a poll waiting on a silent device instead of waiting out its timeout.
+    if (r.healthTimer) this.scheduler.clearTimeout(r.healthTimer.handle);
+    r.healthTimer = undefined;
     const pollersStopped = Promise.all(r.pollers.map((p) => p.stop()));
     await Promise.all(r.sessions.map((s) => s.close().catch(() => undefined)));
     await pollersStopped;
@@ -110,7 +122,8 @@ export class EdgeAgent {
       outboxDepth: r ? r.outbox.depth() : 0,
       deadLetters: r ? r.outbox.deadLetters().length : 0,
       ...(r ? { uplink: r.uplink.status() } : {}),
-      devices: r ? r.pollers.map((p) => p.status()) : [],
+      devices: r ? r.pollers.map((p) => ({ ...p.status(), health: r.health.health(p.status().deviceId) ?? 'starting' })) : [],
+      buses: r ? r.health.busStatus() : [],
     };
   }
 
@@ -137,23 +150,32 @@ export class EdgeAgent {
         logger: logger.child({ component: 'uplink' }), ...(this.opts.fetch ? { fetch: this.opts.fetch } : {}),
       });
       const drivers = this.opts.drivers ?? defaultDrivers({ ...deps, logger: logger.child({ component: 'driver' }) });
-      const run: Running = { db, outbox, ruleState, engine, telemetry, sessions: [], pollers: [], uplink, devices: new Map(), ...(savedState !== undefined ? { savedState } : {}) };
+      const sessions = config.devices.map((device) => drivers.get(device.connection.protocol).open(device.connection));
+      cleanup.push(() => Promise.all(sessions.map((x) => x.close())).then(() => undefined));
+      const health = new HealthTracker(config.devices.map((d, i) => {
+        const busId = sessions[i]!.busId;
+        return { id: d.id, pollIntervalMs: d.pollIntervalMs, ...(busId !== undefined ? { busId } : {}) };
+      }));
+      const run: Running = {
+        db, outbox, ruleState, engine, telemetry, sessions, pollers: [], uplink, devices: new Map(),
+        ...(savedState !== undefined ? { savedState } : {}), health, healthState: RuleStateStore.in(db, 'health'),
+      };
 
       config.devices.forEach((device, i) => {
         const profile = profiles.get(device.profile);
-        run.devices.set(device.id, { profile, rule: { id: device.id, profile: profile.id, kind: profile.kind, ...(device.overrides ? { overrides: device.overrides } : {}) } });
-        const session = drivers.get(device.connection.protocol).open(device.connection);
-        run.sessions.push(session);
+        run.devices.set(device.id, { profile, config: device, rule: { id: device.id, profile: profile.id, kind: profile.kind, ...(device.overrides ? { overrides: device.overrides } : {}) } });
         run.pollers.push(
           new DevicePoller({
-            device, profile, session, ...deps,
+            device, profile, session: sessions[i]!, ...deps,
             logger: logger.child({ component: 'poller' }),
             onReadings: (readings, d) => this.onReadings(run, readings, d),
+            onStatus: (st) => this.onHealth(run, health.observe(st.deviceId, st.online, clock.now(), st.lastError)),
             // Spread devices over their interval so a town's gauges do not all hit the bus at once.
             startOffsetMs: Math.floor((i / config.devices.length) * device.pollIntervalMs),
           }),
         );
       });
+      this.restoreHealth(run);
       this.run = run;
       uplink.start();
       for (const p of run.pollers) p.start();
@@ -174,6 +196,58 @@ export class EdgeAgent {
     } catch (err) {
       this.logger.error({ ...errFields(err), code: 'GS_ERR_STATE_CORRUPT' }, 'saved rule state cannot be read; starting the rules afresh');
       return undefined;
+    }
+  }
+
+  /** Saved health state back in; alarms of devices taken out of the config are cleared now. */
+  private restoreHealth(run: Running): void {
+    const saved = run.healthState.load();
+    if (saved === undefined) return;
+    let state: HealthState;
+    try {
+      state = JSON.parse(saved) as HealthState;
+    } catch (err) {
+      this.logger.error({ ...errFields(err), code: 'GS_ERR_STATE_CORRUPT' }, 'saved device health cannot be read; starting it afresh');
+      return;
+    }
+    this.onHealth(run, run.health.restore(state, this.clock.now()));
+  }
+
+  /** Health alarm transitions into the outbox with the health state, in one transaction; re-arms the settle timer. */
+  private onHealth(run: Running, alarms: HealthAlarm[]): void {
+    // Closing sessions fails the polls in flight; that is the edge stopping, not the devices.
+    if (run.closing) return;
+    if (alarms.length > 0) {
+      const envelopes = alarms.map((a) => healthEnvelope(a, (id) => run.devices.get(id)?.config));
+      const now = this.clock.now();
+      run.db.transaction(() => {
+        for (const e of envelopes) run.outbox.put({ key: alarmKey(e), kind: 'alarm', payload: e, createdAt: now });
+        run.healthState.save(JSON.stringify(run.health.exportState()), now);
+      })();
+      this.logAlarms(envelopes);
+      run.uplink.nudge();
+    }
+    this.armHealthTimer(run);
+  }
+
+  private armHealthTimer(run: Running): void {
+    const at = run.health.nextDeadline();
+    if (run.healthTimer && run.healthTimer.at === at) return;
+    if (run.healthTimer) this.scheduler.clearTimeout(run.healthTimer.handle);
+    run.healthTimer = undefined;
+    if (at === undefined) return;
+    const handle = this.scheduler.setTimeout(() => {
+      run.healthTimer = undefined;
+      if (this.run === run) this.onHealth(run, run.health.due(this.clock.now()));
+    }, at - this.clock.now());
+    run.healthTimer = { at, handle };
+  }
+
+  private logAlarms(envelopes: AlarmEnvelope[]): void {
+    for (const e of envelopes) {
+      const problems = envelopeProblems(e);
+      if (problems.length > 0) this.logger.error({ alarmId: e.alarmId, problems }, 'alarm does not match the envelope schema; the cloud will refuse it');
+      this.logger.info({ deviceId: e.deviceId, alarmId: e.alarmId, seq: e.seq, action: e.action, type: e.type, value: e.value }, `alarm ${e.action}`);
     }
   }
 
@@ -201,11 +275,7 @@ export class EdgeAgent {
       throw err;
     }
     run.savedState = state;
-    for (const e of envelopes) {
-      const problems = envelopeProblems(e);
-      if (problems.length > 0) this.logger.error({ alarmId: e.alarmId, problems }, 'alarm does not match the envelope schema; the cloud will refuse it');
-      this.logger.info({ deviceId: e.deviceId, alarmId: e.alarmId, seq: e.seq, action: e.action, type: e.type, value: e.value }, `alarm ${e.action}`);
-    }
+    this.logAlarms(envelopes);
     if (envelopes.length > 0) run.uplink.nudge();
   }
 }

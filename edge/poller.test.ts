@@ -174,7 +174,8 @@ t.test('a push-only device that falls silent past offlineAfterSeconds goes offli
   const session = new PushSession();
   session.subscribes = () => true;
   const got: Reading[][] = [];
-  const poller = new DevicePoller({ device: device(0, 20_000), profile: gauge, session, clock, scheduler, logger: silentLogger(), onReadings: (r) => void got.push(r) });
+  const states: string[] = [];
+  const poller = new DevicePoller({ device: device(0, 20_000), profile: gauge, session, clock, scheduler, logger: silentLogger(), onReadings: (r) => void got.push(r), onStatus: (s) => void states.push(`${s.state}:${s.lastError ?? ''}`) });
   poller.start();
   session.push!({ point: 'water_level', ok: true, value: 100 });
   scheduler.advance(40_000);
@@ -182,9 +183,44 @@ t.test('a push-only device that falls silent past offlineAfterSeconds goes offli
   t.ok(poller.status().online, 'silent for 40 s < 60 s');
   scheduler.advance(20_000);
   t.notOk(poller.status().online, 'offline after 60 s of silence');
-  await waitFor('the empty health reading', () => (got.some((g) => g.length === 0) ? true : undefined));
+  t.same(states, ['online:', 'offline:silent'], 'each change of state is reported once, with the reason');
   await poller.stop();
 
   const own = new DevicePoller({ device: { ...device(0, 20_000), offlineAfterMisses: 1 }, profile: gauge, session: new HandSession(), clock, scheduler, logger: silentLogger(), onReadings: () => undefined });
   t.equal(own.status().offlineAfterMisses, 1, 'device offlineAfterMisses wins over the profile');
+});
+
+t.test('a device that never answers is reported offline once, with the reason; its first answer reports online', async (t) => {
+  const session = new HandSession();
+  const states: string[] = [];
+  const poller = new DevicePoller({
+    device: device(0, 20_000), profile: gauge, session, clock: new ManualClock(), scheduler: new ManualScheduler(), logger: silentLogger(),
+    onReadings: () => undefined, onStatus: (s) => void states.push(`${s.state}:${s.lastError ?? ''}`),
+  });
+  const poll = async (ok: boolean) => {
+    const p = poller.pollOnce();
+    session.calls.at(-1)!(gauge.points.map((x) => (ok ? { point: x.name, ok: true as const, value: 1 } : { point: x.name, ok: false as const, reason: 'connect_timeout', unreachable: true })));
+    await p;
+  };
+  t.equal(poller.status().state, 'starting');
+  for (let i = 0; i < 5; i++) await poll(false);
+  t.same(states, ['offline:connect_timeout'], 'offline from boot is a change of state too');
+  await poll(true);
+  t.same(states, ['offline:connect_timeout', 'online:']);
+  t.equal(poller.status().lastError, undefined);
+});
+
+t.test('a push-only device that never sends anything goes offline after offlineAfterSeconds from start', async (t) => {
+  const clock = new ManualClock();
+  const scheduler = new ManualScheduler(clock);
+  const session = new PushSession();
+  session.subscribes = () => true;
+  const states: string[] = [];
+  const poller = new DevicePoller({ device: device(0, 20_000), profile: gauge, session, clock, scheduler, logger: silentLogger(), onReadings: () => undefined, onStatus: (s) => void states.push(s.state) });
+  poller.start();
+  scheduler.advance(40_000);
+  t.same(states, []);
+  scheduler.advance(20_000);
+  t.same(states, ['offline']);
+  await poller.stop();
 });

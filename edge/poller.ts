@@ -15,6 +15,10 @@ export interface PollerStatus {
   deviceId: string;
   /** False until the device first answers, and again after `offlineAfterMisses` misses in a row. */
   online: boolean;
+  /** starting until the device first answers or first counts as offline; onStatus fires on each change. */
+  state: 'starting' | 'online' | 'offline';
+  /** Why the last miss was a miss (timeout, connection_refused, last_will…). */
+  lastError?: string;
   consecutiveMisses: number;
   /** Misses in a row that make the device offline (device config, else the profile, else 3). */
   offlineAfterMisses: number;
@@ -34,12 +38,9 @@ export interface PollerOptions {
   clock: Clock;
   scheduler: Scheduler;
   logger: Logger;
-  /**
-   * Gets every poll's readings, and pushed readings as they arrive; may be async (the poller waits, so
-   * stores see polls in order). Called with no readings when only the online state changed (a silent
-   * push device), so whoever tracks health sees every change through this one path.
-   */
+  /** Gets every poll's readings, and pushed readings as they arrive; may be async (the poller waits, so stores see polls in order). */
   onReadings: (readings: Reading[], device: DeviceConfig) => void | Promise<void>;
+  /** Called when `state` changes: edge/health/ turns it into device and bus alarms. */
   onStatus?: (status: PollerStatus) => void;
   /** Delay of the first poll, so devices with the same interval do not all poll at once. */
   startOffsetMs?: number;
@@ -64,14 +65,16 @@ export class DevicePoller {
   private polled: Point[] = [];
   /** Pushed readings wait here so they reach onReadings one at a time, in arrival order. */
   private pushChain: Promise<void> = Promise.resolve();
+  private startedAt = 0;
 
   constructor(private readonly o: PollerOptions) {
-    this.st = { deviceId: o.device.id, online: false, consecutiveMisses: 0, offlineAfterMisses: offlineAfterMisses(o.device, o.profile), polls: 0, pushed: 0, overruns: 0 };
+    this.st = { deviceId: o.device.id, online: false, state: 'starting', consecutiveMisses: 0, offlineAfterMisses: offlineAfterMisses(o.device, o.profile), polls: 0, pushed: 0, overruns: 0 };
   }
 
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.startedAt = this.o.clock.now();
     const { session, profile } = this.o;
     if (session.subscribe) {
       const pushable = profile.points.filter((p) => session.subscribes?.(p) ?? true);
@@ -113,7 +116,7 @@ export class DevicePoller {
     this.st.polls++;
     this.st.lastPollAt = ts;
     // A miss is a poll the device did not answer at all; a Modbus exception is an answer.
-    this.record(raws.some((r) => r.ok || !r.unreachable), ts);
+    this.record(raws.some((r) => r.ok || !r.unreachable), ts, 1, raws.find((r) => !r.ok)?.reason);
     await this.o.onReadings(readings, device);
     return readings;
   }
@@ -124,7 +127,7 @@ export class DevicePoller {
     const ts = clock.now();
     this.st.pushed++;
     // The driver pushes `unreachable` only when it knows (last will, session lost): offline at once.
-    if (!raw.ok && raw.unreachable) this.record(false, ts, this.st.offlineAfterMisses);
+    if (!raw.ok && raw.unreachable) this.record(false, ts, this.st.offlineAfterMisses, raw.reason);
     else this.record(true, ts);
     const readings = applyProfile(device.id, profile, [raw], ts);
     this.pushChain = this.pushChain
@@ -139,27 +142,30 @@ export class DevicePoller {
   /** Push-only devices: no value for offlineAfterSeconds counts as going offline. */
   private checkSilence(): void {
     const after = this.o.profile.offlineAfterSeconds;
-    if (!after || !this.st.online) return;
+    if (!after || this.st.state === 'offline') return;
     const ts = this.o.clock.now();
-    if (ts - (this.st.lastAnswerAt ?? ts) < after * 1000) return;
-    this.record(false, ts, this.st.offlineAfterMisses);
-    this.pushChain = this.pushChain.then(() => this.o.onReadings([], this.o.device)).catch(() => undefined);
+    if (ts - (this.st.lastAnswerAt ?? this.startedAt) < after * 1000) return;
+    this.record(false, ts, this.st.offlineAfterMisses, 'silent');
   }
 
-  /** Counts an answer or `misses` misses, logs and reports a change of the online flag. */
-  private record(answered: boolean, ts: number, misses = 1): void {
-    const wasOnline = this.st.online;
+  /** Counts an answer or `misses` misses; logs and reports a change of state (a device dead from boot too). */
+  private record(answered: boolean, ts: number, misses = 1, reason?: string): void {
+    const before = this.st.state;
     if (answered) {
       this.st.consecutiveMisses = 0;
       this.st.lastAnswerAt = ts;
-      this.st.online = true;
+      this.st.state = 'online';
+      delete this.st.lastError;
     } else {
       this.st.consecutiveMisses = Math.max(this.st.consecutiveMisses + 1, misses);
-      if (this.st.consecutiveMisses >= this.st.offlineAfterMisses) this.st.online = false;
+      if (reason !== undefined) this.st.lastError = reason;
+      if (this.st.consecutiveMisses >= this.st.offlineAfterMisses) this.st.state = 'offline';
     }
-    if (wasOnline !== this.st.online) {
-      const { deviceId } = this.st;
-      this.o.logger[this.st.online ? 'info' : 'warn']({ deviceId, misses: this.st.consecutiveMisses }, this.st.online ? 'device online' : 'device offline');
+    this.st.online = this.st.state === 'online';
+    if (before !== this.st.state) {
+      const { deviceId, consecutiveMisses: misses, lastError } = this.st;
+      if (this.st.online) this.o.logger.info({ deviceId }, 'device online');
+      else this.o.logger.warn({ deviceId, misses, reason: lastError }, 'device offline');
       this.o.onStatus?.(this.status());
     }
   }

@@ -45,6 +45,8 @@ export const DEFAULT_POLICY: EventPolicy = {
     { prefix: 'access_', category: 'public_security' },
     { prefix: 'manhole_', category: 'public_security' },
     { prefix: 'device_offline', category: 'public_facilities' },
+    // A dead RS-485 line or gateway (edge/health/): one facility event instead of one per sensor.
+    { prefix: 'bus_offline', category: 'public_facilities' },
     { prefix: 'battery_low', category: 'public_facilities' },
     { prefix: 'camera_', category: 'public_facilities' },
   ],

@@ -18,7 +18,17 @@ export interface ConnectionConfig {
 export type RawValue = number | boolean | string;
 
 export type RawPointValue =
-  | { point: string; ok: true; value: RawValue }
+  | {
+      point: string;
+      ok: true;
+      value: RawValue;
+      /**
+       * The value is the last one the device gave, not a fresh one: a push device's last message read
+       * back after it went quiet, an OPC UA value with status UncertainLastUsableValue. The reading
+       * keeps the value with quality `stale`, so rules can tell it from a live one.
+       */
+      stale?: boolean;
+    }
   | {
       point: string;
       ok: false;

@@ -53,3 +53,9 @@ t.test('offset, NaN and type mismatches', async (t) => {
   t.equal(toEngineering(650, { scale: 0.1, offset: -40 }), 25);
   t.equal(toRaw(25, { scale: 0.1, offset: -40 }), 650, 'toRaw inverts toEngineering');
 });
+
+t.test('a value the driver marks stale keeps its value with quality stale; out of range still wins', async (t) => {
+  const p: Profile = { ...gauge, points: [{ name: 'temp', type: 'number', unit: '°C', scale: 0.1, range: { min: -40, max: 85 } }] };
+  t.match(applyProfile('d', p, [{ point: 'temp', ok: true, value: 250, stale: true }], TS)[0], { value: 25, quality: 'stale', unit: '°C' });
+  t.match(applyProfile('d', p, [{ point: 'temp', ok: true, value: 2500, stale: true }], TS)[0], { value: null, quality: 'bad', reason: 'out_of_range' });
+});

@@ -40,7 +40,7 @@ export function applyProfile(deviceId: string, profile: Profile, raws: readonly 
     if (!raw.ok) return { ...base, value: null, quality: 'bad', reason: raw.reason } satisfies Reading;
     const conv = convert(raw.value, point);
     if ('reason' in conv) return { ...base, value: null, quality: 'bad', reason: conv.reason } satisfies Reading;
-    return { ...base, value: conv.value, quality: 'good' } satisfies Reading;
+    return { ...base, value: conv.value, quality: raw.stale ? 'stale' : 'good' } satisfies Reading;
   });
 }
 
