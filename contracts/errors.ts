@@ -25,6 +25,7 @@ export const ERRORS = {
   GS_ERR_ALARM_INVALID: { status: 400, message: 'alarm is not valid' },
   GS_ERR_GRID_INVALID: { status: 400, message: 'grid GeoJSON is not valid' },
   GS_ERR_EVENT_NOT_FOUND: { status: 404, message: 'grid event not found' },
+  GS_ERR_EVENT_TRANSITION: { status: 409, message: 'the event cannot take that step from its current status' },
   GS_ERR_EDGE_UNKNOWN: { status: 401, message: 'edge token is not known' },
   GS_ERR_EDGE_EXISTS: { status: 409, message: 'edge already exists' },
 
@@ -47,6 +48,19 @@ export const ERRORS = {
   // cloud service (appended)
   GS_ERR_ALARM_NOT_FOUND: { status: 404, message: 'alarm not found' },
   GS_ERR_GRID_NOT_FOUND: { status: 404, message: 'grid not found' },
+
+  // MQTT: embedded broker and driver (appended)
+  GS_ERR_MQTT_AUTH_REFUSED: { status: 401, message: 'MQTT client credentials were refused' },
+  GS_ERR_MQTT_ACL_DENIED: { status: 403, message: "MQTT publish or subscribe outside the device's topic root" },
+  GS_ERR_MQTT_PAYLOAD: { status: 400, message: 'MQTT payload cannot be decoded for this point' },
+  GS_ERR_MQTT_PAYLOAD_TOO_LARGE: { status: 413, message: 'MQTT packet is larger than the broker allows' },
+  GS_ERR_MQTT_BROKER: { status: 503, message: 'MQTT broker cannot be started or reached' },
+  GS_ERR_MQTT_ACCOUNT_CONFLICT: { status: 409, message: 'MQTT username or topic root already belongs to another device' },
+
+  // OPC UA driver (appended)
+  GS_ERR_OPCUA_STATUS: { status: 502, message: 'OPC UA server answered with a bad status code' },
+  GS_ERR_OPCUA_SECURITY: { status: 502, message: 'OPC UA server refused the secure channel or the session (certificate, security policy, user)' },
+  GS_ERR_OPCUA_TIMEOUT: { status: 504, message: 'OPC UA request timed out' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -1,7 +1,7 @@
 // The tables as Kysely sees them. Timestamps are integer milliseconds since the epoch (BIGINT on
 // PostgreSQL, so a `pg` type parser for int8 → number is needed there); JSON is stored as TEXT and
 // parsed in code, so the same queries run on SQLite and PostgreSQL.
-import type { Kysely } from 'kysely';
+import type { Generated, Kysely } from 'kysely';
 
 export interface EdgesTable {
   id: string;
@@ -93,6 +93,15 @@ export interface EventsTable {
   lon: number | null;
   lat: number | null;
   site: string | null;
+  /** Who holds the work since it was dispatched: a department or a grid worker (0002). */
+  assignee_kind: 'department' | 'worker' | null;
+  assignee_id: string | null;
+  accepted_at: number | null;
+  dispatched_at: number | null;
+  resolved_at: number | null;
+  closed_at: number | null;
+  escalated_at: number | null;
+  escalations: Generated<number>;
 }
 
 export interface EventAlarmsTable {

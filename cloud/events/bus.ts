@@ -3,7 +3,7 @@
 // instances over PostgreSQL LISTEN/NOTIFY by another implementation of the same interface.
 import type { EventJson } from './schemas.js';
 
-export type BusMessageType = 'event.opened' | 'event.updated' | 'event.cleared';
+export type BusMessageType = 'event.opened' | 'event.updated' | 'event.cleared' | 'event.closed';
 
 export interface BusMessage {
   /** Monotonic per bus; the SSE `id:`. */

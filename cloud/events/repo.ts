@@ -9,7 +9,8 @@ import { alarmsOfEvent } from '../alarms/repo.js';
 import type { EventSummary } from './correlate.js';
 import { categoryLabel, priorityLabel, type EventPolicy, type Priority } from './policy.js';
 import type { EventDetailJson, EventJson, EventList, EventListQuery, TimelineEntryJson } from './schemas.js';
-import { statusLabel } from './status.js';
+import { statusLabel, type EventStatus } from './status.js';
+import { allowedActions } from './lifecycle.js';
 
 type EventRow = Selectable<EventsTable> & { grid_name: string | null; grid_name_zh: string | null };
 
@@ -45,6 +46,15 @@ export function toEventJson(r: EventRow, policy: EventPolicy): EventJson {
     updatedAt: iso(r.updated_at),
     deadlineAt: iso(r.deadline_at),
     clearedAt: isoOrNull(r.cleared_at),
+    readyToVerify: r.cleared_at !== null && r.status !== 'closed',
+    assignee: r.assignee_kind && r.assignee_id ? { kind: r.assignee_kind, id: r.assignee_id } : null,
+    acceptedAt: isoOrNull(r.accepted_at),
+    dispatchedAt: isoOrNull(r.dispatched_at),
+    resolvedAt: isoOrNull(r.resolved_at),
+    closedAt: isoOrNull(r.closed_at),
+    escalatedAt: isoOrNull(r.escalated_at),
+    escalations: r.escalations,
+    allowedActions: allowedActions(r.status as EventStatus),
   };
 }
 

@@ -2,8 +2,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { GsError } from '../../contracts/errors.js';
 import { errorResponses } from '../http/schemas.js';
-import { getEventDetail, listEvents } from './repo.js';
-import { EventDetailJson, EventList, EventListQuery, type EventList as EventListT } from './schemas.js';
+import { getEventDetail, getEventsByIds, listEvents } from './repo.js';
+import { EventDetailJson, EventList, EventListQuery, TransitionBody, type EventList as EventListT } from './schemas.js';
+import { applyTransition } from './transitions.js';
 
 const tags = ['events'];
 
@@ -36,6 +37,37 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const e = await getEventDetail(app.db, app.policy, req.params.id);
       if (!e) throw new GsError('GS_ERR_EVENT_NOT_FOUND', `grid event "${req.params.id}" not found`);
       return e;
+    },
+  );
+
+  app.post(
+    '/events/:id/transitions',
+    {
+      onRequest: app.requireAdmin,
+      schema: {
+        tags,
+        summary: 'Move an event one step along the governance loop',
+        description:
+          'accept 受理 · dispatch 分流交办 (with an assignee) · start 开始处置 · resolve 办结 · verify 核查 · close 归档 · return 退回 · escalate 督办. A step the event does not allow from its status is refused with 409 GS_ERR_EVENT_TRANSITION naming the allowed ones (also listed in the event\'s `allowedActions`). Recorded in the timeline with who, when, why and attachments.',
+        security: [{ bearer: [] }],
+        params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+        body: TransitionBody,
+        response: { 200: EventDetailJson, ...errorResponses(400, 401, 403, 404, 409, 413, 415) },
+      },
+    },
+    async (req) => {
+      const { id } = req.params;
+      const b = req.body;
+      await applyTransition({ db: app.db, clock: app.clock, newId: app.newId }, id, {
+        action: b.action,
+        actor: b.actor ?? 'admin',
+        ...(b.note !== undefined ? { note: b.note } : {}),
+        ...(b.assignee ? { assignee: b.assignee } : {}),
+        ...(b.attachments ? { attachments: b.attachments } : {}),
+      });
+      const event = (await getEventsByIds(app.db, app.policy, [id])).get(id)!;
+      app.bus.publish(event.status === 'closed' ? 'event.closed' : 'event.updated', event);
+      return (await getEventDetail(app.db, app.policy, id))!;
     },
   );
 };

@@ -2,6 +2,7 @@ import Type from 'typebox';
 import { IsoTime, LocationJson, NextCursor, NullableIsoTime, PageQuery, nullable } from '../http/schemas.js';
 import { AlarmJson } from '../alarms/schemas.js';
 import { EVENT_STATUS_CODES } from './status.js';
+import { EVENT_ACTION_CODES, EVENT_ACTIONS } from './lifecycle.js';
 
 export const EventStatusSchema = Type.Enum(EVENT_STATUS_CODES);
 
@@ -29,6 +30,15 @@ export const EventJson = Type.Object(
     updatedAt: IsoTime,
     deadlineAt: IsoTime,
     clearedAt: NullableIsoTime,
+    readyToVerify: Type.Boolean({ description: 'every alarm of the event has cleared and it is not closed: a worker should check on site' }),
+    assignee: nullable(Type.Object({ kind: Type.Enum(['department', 'worker'] as const), id: Type.String() }, { additionalProperties: false })),
+    acceptedAt: NullableIsoTime,
+    dispatchedAt: NullableIsoTime,
+    resolvedAt: NullableIsoTime,
+    closedAt: NullableIsoTime,
+    escalatedAt: NullableIsoTime,
+    escalations: Type.Integer({ description: 'times supervision (督办) escalated it' }),
+    allowedActions: Type.Array(Type.String(), { description: 'what POST /events/{id}/transitions accepts now' }),
   },
   { additionalProperties: false },
 );
@@ -37,8 +47,8 @@ export type EventJson = Type.Static<typeof EventJson>;
 export const TimelineEntryJson = Type.Object(
   {
     at: IsoTime,
-    kind: Type.String({ description: 'opened | alarm_repeated | alarm_updated | alarm_cleared | …' }),
-    actor: Type.String({ description: "'system' or the edge id" }),
+    kind: Type.String({ description: 'opened | alarm_repeated | alarm_updated | alarm_cleared | auto_closed, or the lifecycle action taken (accept, dispatch, …)' }),
+    actor: Type.String({ description: "'system', the edge id, or who took the action" }),
     note: nullable(Type.String()),
     data: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
   },
@@ -66,6 +76,23 @@ export const EventListQuery = Type.Object(
   { additionalProperties: false },
 );
 export type EventListQuery = Type.Static<typeof EventListQuery>;
+
+export const Attachment = Type.Object(
+  { name: Type.String({ minLength: 1, maxLength: 200 }), url: Type.String({ minLength: 1, maxLength: 2048, pattern: '^(https?://|/)' }) },
+  { additionalProperties: false },
+);
+
+export const TransitionBody = Type.Object(
+  {
+    action: Type.Enum(EVENT_ACTION_CODES, { description: Object.entries(EVENT_ACTIONS).map(([a, zh]) => `${a} ${zh}`).join(' · ') }),
+    actor: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'who acts (a user name); default: the caller' })),
+    note: Type.Optional(Type.String({ maxLength: 4000, description: 'why; required for return, resolve and escalate' })),
+    assignee: Type.Optional(Type.Object({ kind: Type.Enum(['department', 'worker'] as const), id: Type.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false })),
+    attachments: Type.Optional(Type.Array(Attachment, { maxItems: 20 })),
+  },
+  { additionalProperties: false },
+);
+export type TransitionBody = Type.Static<typeof TransitionBody>;
 
 export const EventList = Type.Object({ items: Type.Array(EventJson), nextCursor: NextCursor }, { additionalProperties: false });
 export type EventList = Type.Static<typeof EventList>;

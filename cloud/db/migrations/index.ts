@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import * as m0001 from './0001_init.js';
+import * as m0002 from './0002_event_lifecycle.js';
 
 /**
  * Every migration, in order, listed in code rather than found on disk: the same list works under
@@ -7,4 +8,5 @@ import * as m0001 from './0001_init.js';
  */
 export const MIGRATIONS: Record<string, Migration> = {
   '0001_init': m0001,
+  '0002_event_lifecycle': m0002,
 };
