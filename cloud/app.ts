@@ -11,6 +11,7 @@ import { authPlugin } from './plugins/auth.js';
 import { gridsPlugin } from './plugins/grids.js';
 import { eventsPlugin } from './plugins/events.js';
 import { openapiPlugin } from './plugins/openapi.js';
+import { supervisionPlugin } from './plugins/supervision.js';
 import { healthRoutes } from './health.js';
 import { edgeRoutes } from './edges/routes.js';
 import { alarmRoutes } from './alarms/routes.js';
@@ -39,6 +40,7 @@ export async function buildCloud(opts: CloudOptions = {}): Promise<FastifyInstan
     await app.register(authPlugin, { adminToken: o.adminToken });
     await app.register(gridsPlugin);
     await app.register(eventsPlugin, { config: o.config });
+    await app.register(supervisionPlugin, { everyMs: o.supervisionMs });
     await app.register(openapiPlugin, { version: VERSION });
 
     await app.register(healthRoutes);

@@ -15,6 +15,8 @@ export interface CloudOptions {
   adminToken?: string;
   /** Overrides of the event policy (categories, priorities, deadlines). */
   config?: Partial<EventPolicy>;
+  /** How often supervision escalates late events, ms; default env GRIDSENSE_SUPERVISION_MS, else 30000; 0 = never. */
+  supervisionMs?: number;
 }
 
 export interface ResolvedOptions {
@@ -24,6 +26,7 @@ export interface ResolvedOptions {
   bodyLimit: number;
   adminToken: string | undefined;
   config: Partial<EventPolicy>;
+  supervisionMs: number;
 }
 
 export const DEFAULT_DB = './data/cloud.db';
@@ -39,6 +42,10 @@ export function resolveOptions(opts: CloudOptions, env: NodeJS.ProcessEnv = proc
       { path: 'bodyLimit', message: `got ${String(opts.bodyLimit ?? env.GRIDSENSE_BODY_LIMIT)}` },
     ]);
   }
+  const supervision = opts.supervisionMs ?? (env.GRIDSENSE_SUPERVISION_MS ? Number(env.GRIDSENSE_SUPERVISION_MS) : 30_000);
+  if (!Number.isInteger(supervision) || supervision < 0) {
+    throw new GsError('GS_ERR_CONFIG_INVALID', 'the supervision interval must be a whole number of ms (0 = off)', [{ path: 'supervisionMs', message: `got ${String(supervision)}` }]);
+  }
   const adminToken = opts.adminToken ?? (env.GRIDSENSE_ADMIN_TOKEN || undefined);
   return {
     db: opts.db ?? (env.GRIDSENSE_DB || DEFAULT_DB),
@@ -47,5 +54,6 @@ export function resolveOptions(opts: CloudOptions, env: NodeJS.ProcessEnv = proc
     bodyLimit,
     adminToken: adminToken === '' ? undefined : adminToken,
     config: opts.config ?? {},
+    supervisionMs: supervision,
   };
 }

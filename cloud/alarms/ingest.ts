@@ -140,8 +140,9 @@ async function ingestInTransaction(
   const changes: EventChange[] = [];
   for (const [eventId, types] of notified) {
     if (types.has('event.opened')) changes.push({ eventId, type: 'event.opened' });
-    if (types.has('event.updated') && !types.has('event.opened') && !types.has('event.cleared')) changes.push({ eventId, type: 'event.updated' });
-    if (types.has('event.cleared')) changes.push({ eventId, type: 'event.cleared' });
+    if (types.has('event.updated') && !types.has('event.opened') && !types.has('event.cleared') && !types.has('event.closed')) changes.push({ eventId, type: 'event.updated' });
+    if (types.has('event.cleared') || types.has('event.closed')) changes.push({ eventId, type: 'event.cleared' });
+    if (types.has('event.closed')) changes.push({ eventId, type: 'event.closed' });
   }
   return { stored: fresh.size, changes };
 }

@@ -4,6 +4,7 @@ import type { Kysely, Updateable } from 'kysely';
 import type { Database, EventsTable } from '../db/schema.js';
 import type { BusMessageType } from './bus.js';
 import type { Decision, EventPatch, TimelineDraft } from './correlate.js';
+import type { EventPolicy } from './policy.js';
 
 export interface Applied {
   /** The event the alarm belongs to now, or null when the decision was to ignore. */
@@ -13,7 +14,14 @@ export interface Applied {
   publish: BusMessageType | null;
 }
 
-export async function applyDecision(trx: Kysely<Database>, d: Decision, ctx: { newId: () => string; now: number }): Promise<Applied> {
+export interface ApplyDecisionContext {
+  newId: () => string;
+  now: number;
+  /** For categories that close on clear (policy `closeOnClear`). */
+  policy?: EventPolicy;
+}
+
+export async function applyDecision(trx: Kysely<Database>, d: Decision, ctx: ApplyDecisionContext): Promise<Applied> {
   switch (d.kind) {
     case 'ignore':
       return { eventId: null, link: false, publish: null };
@@ -52,11 +60,26 @@ export async function applyDecision(trx: Kysely<Database>, d: Decision, ctx: { n
       await patchEvent(trx, d.eventId, d.patch);
       await addTimeline(trx, d.eventId, d.timeline, ctx);
       return { eventId: d.eventId, link: d.linkAlarm, publish: 'event.updated' };
-    case 'clear-recorded':
+    case 'clear-recorded': {
       await patchEvent(trx, d.eventId, d.patch);
       await addTimeline(trx, d.eventId, d.timeline, ctx);
-      return { eventId: d.eventId, link: false, publish: d.patch.clearedAt != null ? 'event.cleared' : 'event.updated' };
+      if (d.patch.clearedAt == null) return { eventId: d.eventId, link: false, publish: 'event.updated' };
+      const closed = await closeIfCategorySaysSo(trx, d.eventId, ctx);
+      return { eventId: d.eventId, link: false, publish: closed ? 'event.closed' : 'event.cleared' };
+    }
   }
+}
+
+/** Every alarm cleared and the category closes on clear: 'system' files it (归档) without a site visit. */
+async function closeIfCategorySaysSo(trx: Kysely<Database>, eventId: string, ctx: ApplyDecisionContext): Promise<boolean> {
+  const ev = await trx.selectFrom('events').select(['category', 'status']).where('id', '=', eventId).executeTakeFirst();
+  if (!ev || ev.status === 'closed' || !ctx.policy?.categories[ev.category]?.closeOnClear) return false;
+  await trx.updateTable('events').set({ status: 'closed', closed_at: ctx.now, open_dedup_key: null, updated_at: ctx.now }).where('id', '=', eventId).execute();
+  await trx
+    .insertInto('event_timeline')
+    .values({ id: ctx.newId(), event_id: eventId, at: ctx.now, kind: 'auto_closed', actor: 'system', note: `every alarm cleared; ${ev.category} events close on clear`, data: JSON.stringify({ from: ev.status, to: 'closed' }) })
+    .execute();
+  return true;
 }
 
 async function patchEvent(trx: Kysely<Database>, id: string, p: EventPatch): Promise<void> {

@@ -12,6 +12,11 @@ export interface CategoryDef {
   label: string;
   /** Hours to handle an event of this category, by priority. */
   deadlineHours: Record<Priority, number>;
+  /**
+   * When every alarm of an event has cleared: false (default) marks it ready to verify and a person
+   * closes it; true closes it on its own (a sensor that came back needs no site visit).
+   */
+  closeOnClear?: boolean;
 }
 
 export interface EventPolicy {
@@ -25,6 +30,8 @@ export interface EventPolicy {
   /** Kinds of place (envelope `site`) where an event is one step more urgent. */
   prioritySites: string[];
   priorityLabels: Record<Priority, string>;
+  /** Minutes an event may wait in `reported` before supervision (督办) escalates it, by priority. */
+  acceptMinutes: Record<Priority, number>;
 }
 
 export const DEFAULT_POLICY: EventPolicy = {
@@ -67,6 +74,7 @@ export const DEFAULT_POLICY: EventPolicy = {
   severityPriority: { critical: 1, major: 2, minor: 3, warning: 4 },
   prioritySites: ['nursing_home', 'school', 'market', 'hospital'],
   priorityLabels: { 1: '特急', 2: '紧急', 3: '较急', 4: '一般' },
+  acceptMinutes: { 1: 15, 2: 30, 3: 120, 4: 480 },
 };
 
 /**
@@ -82,6 +90,7 @@ export function resolvePolicy(overrides: Partial<EventPolicy> = {}): EventPolicy
     kindCategories: { ...DEFAULT_POLICY.kindCategories, ...overrides.kindCategories },
     severityPriority: { ...DEFAULT_POLICY.severityPriority, ...overrides.severityPriority },
     priorityLabels: { ...DEFAULT_POLICY.priorityLabels, ...overrides.priorityLabels },
+    acceptMinutes: { ...DEFAULT_POLICY.acceptMinutes, ...overrides.acceptMinutes },
   };
   const problems: Array<{ path: string; message: string }> = [];
   const known = (c: string, path: string) => {
@@ -95,6 +104,10 @@ export function resolvePolicy(overrides: Partial<EventPolicy> = {}): EventPolicy
       const h = def.deadlineHours?.[pr];
       if (typeof h !== 'number' || !(h > 0)) problems.push({ path: `/categories/${code}/deadlineHours/${pr}`, message: 'must be a positive number of hours' });
     }
+  }
+  for (const pr of PRIORITIES) {
+    const m = p.acceptMinutes[pr];
+    if (typeof m !== 'number' || !(m > 0)) problems.push({ path: `/acceptMinutes/${pr}`, message: 'must be a positive number of minutes' });
   }
   if (problems.length > 0) throw new GsError('GS_ERR_CONFIG_INVALID', `event policy is not valid: ${problems.length} problem(s)`, problems);
   return p;
