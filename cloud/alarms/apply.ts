@@ -23,14 +23,20 @@ export interface ApplyContext {
   now: number;
   newId: () => string;
   policy: EventPolicy;
-  /** Grid id for a point, or null. */
-  locate: (lon: number, lat: number) => string | null;
+  /** The grid (most specific) and town containing a point. */
+  locate: (lon: number, lat: number) => Placement;
   profileKind: (profileId: string | undefined) => string | undefined;
   /** Collects the notifications to publish after commit. */
   notify: (eventId: string, type: BusMessageType) => void;
 }
 
 export type AlarmRow = Selectable<AlarmsTable>;
+
+export interface Placement {
+  gridId: string | null;
+  townId: string | null;
+}
+const NOWHERE: Placement = { gridId: null, townId: null };
 
 /**
  * What to apply, in order. `row`: the alarm as stored (undefined before its raise was applied);
@@ -53,9 +59,9 @@ function valueJson(t: Envelope): string | null {
 }
 
 async function applyRaise(trx: Kysely<Database>, ctx: ApplyContext, t: Envelope): Promise<AlarmRow> {
-  const gridId = t.location ? ctx.locate(t.location.lon, t.location.lat) : null;
+  const place = t.location ? ctx.locate(t.location.lon, t.location.lat) : NOWHERE;
   const open = await loadOpenEvent(trx, { dedupKey: dedupKeyOf(t.deviceId, t.type) });
-  const decision = correlate(t, open, { gridId, now: ctx.now, policy: ctx.policy, edgeId: ctx.edgeId, profileKind: ctx.profileKind(t.profile) });
+  const decision = correlate(t, open, { gridId: place.gridId, townId: place.townId, now: ctx.now, policy: ctx.policy, edgeId: ctx.edgeId, profileKind: ctx.profileKind(t.profile) });
   const applied = await applyDecision(trx, decision, ctx);
   const row: AlarmRow = {
     id: ctx.newId(),

@@ -10,14 +10,14 @@ import { isUniqueViolation } from '../db/errors.js';
 import type { Database } from '../db/schema.js';
 import type { BusMessageType } from '../events/bus.js';
 import type { EventPolicy } from '../events/policy.js';
-import { applyAlarmTransitions, planTransitions, type AlarmRow } from './apply.js';
+import { applyAlarmTransitions, planTransitions, type AlarmRow, type Placement } from './apply.js';
 
 export interface IngestDeps {
   db: Kysely<Database>;
   clock: Clock;
   newId: () => string;
   policy: EventPolicy;
-  locate: (lon: number, lat: number) => string | null;
+  locate: (lon: number, lat: number) => Placement;
   profileKind: (profileId: string | undefined) => string | undefined;
 }
 

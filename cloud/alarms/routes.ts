@@ -32,7 +32,10 @@ export const alarmRoutes: FastifyPluginAsyncTypebox = async (app) => {
           clock: app.clock,
           newId: app.newId,
           policy: app.policy,
-          locate: (lon, lat) => app.grids.locate(lon, lat)?.id ?? null,
+          locate: (lon, lat) => {
+            const all = app.grids.containing(lon, lat);
+            return { gridId: all[0]?.id ?? null, townId: all.find((g) => g.level === 'town')?.id ?? null };
+          },
           profileKind: app.profileKind,
         },
         req.edgeId!,

@@ -79,6 +79,8 @@ export interface EventsTable {
   device_id: string;
   alarm_type: string;
   grid_id: string | null;
+  /** The town-level grid containing the event (0003); null outside every town. */
+  town_id: string | null;
   category: string;
   priority: number;
   status: string;

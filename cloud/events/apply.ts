@@ -38,6 +38,7 @@ export async function applyDecision(trx: Kysely<Database>, d: Decision, ctx: App
           device_id: e.deviceId,
           alarm_type: e.alarmType,
           grid_id: e.gridId,
+          town_id: e.townId,
           category: e.category,
           priority: e.priority,
           status: e.status,

@@ -25,6 +25,7 @@ export interface NewEvent {
   deviceId: string;
   alarmType: string;
   gridId: string | null;
+  townId: string | null;
   category: string;
   priority: Priority;
   status: EventStatus;
@@ -65,6 +66,8 @@ export type Decision =
 export interface CorrelateContext {
   /** The most specific grid containing the alarm's location, if it has one. */
   gridId: string | null;
+  /** The town-level grid containing it: the governance platform's main filter and statistics key. */
+  townId?: string | null;
   now: number;
   policy: EventPolicy;
   /** The edge that reported the transition (the timeline's actor). */
@@ -112,6 +115,7 @@ function openEvent(t: Envelope, ctx: CorrelateContext): Decision {
       deviceId: t.deviceId,
       alarmType: t.type,
       gridId: ctx.gridId,
+      townId: ctx.townId ?? null,
       category,
       priority,
       status: 'reported',

@@ -1,6 +1,7 @@
 // Reading events: rows to the API's JSON (codes and Chinese labels side by side), lists with keyset
 // paging, and the summary the correlator needs.
 import type { Kysely, Selectable } from 'kysely';
+import type { Clock } from '../../contracts/clock.js';
 import type { Database, EventsTable } from '../db/schema.js';
 import { decodeCursor, encodeCursor } from '../http/cursor.js';
 import { DEFAULT_PAGE_SIZE } from '../http/schemas.js';
@@ -36,6 +37,7 @@ export function toEventJson(r: EventRow, policy: EventPolicy): EventJson {
     deviceId: r.device_id,
     alarmType: r.alarm_type,
     gridId: r.grid_id,
+    townId: r.town_id,
     gridName: r.grid_name,
     gridNameZh: r.grid_name_zh,
     location: r.lon === null || r.lat === null ? null : { lon: r.lon, lat: r.lat },
@@ -59,7 +61,10 @@ export function toEventJson(r: EventRow, policy: EventPolicy): EventJson {
 }
 
 /** Newest first by (opened_at, id); `from` inclusive, `to` exclusive. */
-export async function listEvents(db: Kysely<Database>, policy: EventPolicy, q: EventListQuery): Promise<EventList> {
+/** Statuses in which the work is done: an event in them is not overdue whatever its deadline. */
+const DONE = ['resolved', 'verified', 'closed'];
+
+export async function listEvents(db: Kysely<Database>, policy: EventPolicy, q: EventListQuery, clock: Clock): Promise<EventList> {
   const limit = q.limit ?? DEFAULT_PAGE_SIZE;
   const from = parseTimeParam(q.from, 'from');
   const to = parseTimeParam(q.to, 'to');
@@ -67,6 +72,13 @@ export async function listEvents(db: Kysely<Database>, policy: EventPolicy, q: E
   if (q.status) query = query.where('events.status', '=', q.status);
   if (q.category) query = query.where('events.category', '=', q.category);
   if (q.gridId) query = query.where('events.grid_id', '=', q.gridId);
+  if (q.townId) query = query.where('events.town_id', '=', q.townId);
+  if (q.overdue !== undefined) {
+    const now = clock.now();
+    query = q.overdue
+      ? query.where('events.deadline_at', '<', now).where('events.status', 'not in', DONE)
+      : query.where((eb) => eb.or([eb('events.deadline_at', '>=', now), eb('events.status', 'in', DONE)]));
+  }
   if (q.deviceId) query = query.where('events.device_id', '=', q.deviceId);
   if (q.priority) query = query.where('events.priority', '=', q.priority);
   if (from !== undefined) query = query.where('events.opened_at', '>=', from);

@@ -5,6 +5,9 @@ import { errorResponses } from '../http/schemas.js';
 import { getEventDetail, getEventsByIds, listEvents } from './repo.js';
 import { EventDetailJson, EventList, EventListQuery, TransitionBody, type EventList as EventListT } from './schemas.js';
 import { applyTransition } from './transitions.js';
+import { eventStats, STATS_GROUPS } from './stats.js';
+import { parseTimeParam } from '../http/time.js';
+import { nullable } from '../http/schemas.js';
 
 const tags = ['events'];
 
@@ -20,7 +23,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: EventList, ...errorResponses(400) },
       },
     },
-    async (req): Promise<EventListT> => listEvents(app.db, app.policy, req.query),
+    async (req): Promise<EventListT> => listEvents(app.db, app.policy, req.query, app.clock),
   );
 
   app.get(
@@ -37,6 +40,52 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const e = await getEventDetail(app.db, app.policy, req.params.id);
       if (!e) throw new GsError('GS_ERR_EVENT_NOT_FOUND', `grid event "${req.params.id}" not found`);
       return e;
+    },
+  );
+
+  app.get(
+    '/stats/events',
+    {
+      schema: {
+        tags,
+        summary: 'Event statistics per town, grid or category: counts, handling rate (处置率), overdue rate, mean time to accept and to resolve',
+        description: 'Events opened in [from, to). `handled` counts resolved, verified and closed events; `overdue` those handled after their deadline or still open past it.',
+        querystring: Type.Object(
+          {
+            groupBy: Type.Optional(Type.Enum(STATS_GROUPS, { description: 'default town' })),
+            from: Type.Optional(Type.String({ maxLength: 40, description: 'ms since the epoch or ISO 8601' })),
+            to: Type.Optional(Type.String({ maxLength: 40 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            groupBy: Type.String(),
+            items: Type.Array(
+              Type.Object({
+                key: nullable(Type.String({ description: 'town or grid id, or category code; null: outside every grid' })),
+                label: nullable(Type.String({ description: 'Chinese name of the town/grid, or the category label' })),
+                total: Type.Integer(),
+                open: Type.Integer(),
+                handled: Type.Integer(),
+                handlingRate: nullable(Type.Number({ description: '处置率, 0–1' })),
+                overdue: Type.Integer(),
+                overdueRate: nullable(Type.Number()),
+                meanMinutesToAccept: nullable(Type.Number()),
+                meanMinutesToResolve: nullable(Type.Number()),
+              }),
+            ),
+          }),
+          ...errorResponses(400),
+        },
+      },
+    },
+    async (req) => {
+      const groupBy = req.query.groupBy ?? 'town';
+      const from = parseTimeParam(req.query.from, 'from');
+      const to = parseTimeParam(req.query.to, 'to');
+      const items = await eventStats(app.db, app.policy, { groupBy, now: app.clock.now(), ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) });
+      return { groupBy, items };
     },
   );
 
