@@ -50,6 +50,8 @@ export const DEFAULT_POLICY: EventPolicy = {
     { prefix: 'gas', category: 'fire_safety' },
     { prefix: 'door_', category: 'public_security' },
     { prefix: 'access_', category: 'public_security' },
+    // Water standing under a manhole cover is a flooding street, not a security matter.
+    { prefix: 'manhole_water', category: 'flood_control' },
     { prefix: 'manhole_', category: 'public_security' },
     { prefix: 'device_offline', category: 'public_facilities' },
     // A dead RS-485 line or gateway (edge/health/): one facility event instead of one per sensor.
@@ -60,11 +62,13 @@ export const DEFAULT_POLICY: EventPolicy = {
   kindCategories: {
     water_level: 'flood_control',
     rain_gauge: 'flood_control',
+    pumping_station: 'flood_control',
     smoke_detector: 'fire_safety',
     gas_detector: 'fire_safety',
     access_control: 'public_security',
     manhole_cover: 'public_security',
     camera: 'public_facilities',
+    temperature_humidity: 'public_facilities',
     // Site sensors of factories and building works (tilt, dust, hoists) report to 安全生产.
     structural_tilt: 'work_safety',
     dust_monitor: 'work_safety',
