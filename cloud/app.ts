@@ -39,7 +39,7 @@ export async function buildCloud(opts: CloudOptions = {}): Promise<FastifyInstan
     await app.register(dbPlugin, { url: o.db });
     await app.register(authPlugin, { adminToken: o.adminToken });
     await app.register(gridsPlugin);
-    await app.register(eventsPlugin, { config: o.config });
+    await app.register(eventsPlugin, { config: o.config, feedPollMs: o.feedPollMs });
     await app.register(supervisionPlugin, { everyMs: o.supervisionMs });
     await app.register(openapiPlugin, { version: VERSION });
 

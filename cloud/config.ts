@@ -15,6 +15,8 @@ export interface CloudOptions {
   adminToken?: string;
   /** Overrides of the event policy (categories, priorities, deadlines). */
   config?: Partial<EventPolicy>;
+  /** How often an instance looks for events other instances published, ms; default env GRIDSENSE_FEED_POLL_MS, else 1000; 0 = never (one instance). */
+  feedPollMs?: number;
   /** How often supervision escalates late events, ms; default env GRIDSENSE_SUPERVISION_MS, else 30000; 0 = never. */
   supervisionMs?: number;
 }
@@ -27,6 +29,7 @@ export interface ResolvedOptions {
   adminToken: string | undefined;
   config: Partial<EventPolicy>;
   supervisionMs: number;
+  feedPollMs: number;
 }
 
 export const DEFAULT_DB = './data/cloud.db';
@@ -42,10 +45,7 @@ export function resolveOptions(opts: CloudOptions, env: NodeJS.ProcessEnv = proc
       { path: 'bodyLimit', message: `got ${String(opts.bodyLimit ?? env.GRIDSENSE_BODY_LIMIT)}` },
     ]);
   }
-  const supervision = opts.supervisionMs ?? (env.GRIDSENSE_SUPERVISION_MS ? Number(env.GRIDSENSE_SUPERVISION_MS) : 30_000);
-  if (!Number.isInteger(supervision) || supervision < 0) {
-    throw new GsError('GS_ERR_CONFIG_INVALID', 'the supervision interval must be a whole number of ms (0 = off)', [{ path: 'supervisionMs', message: `got ${String(supervision)}` }]);
-  }
+  const supervision = nonNegativeMs(opts.supervisionMs, env.GRIDSENSE_SUPERVISION_MS, 30_000, 'supervisionMs');
   const adminToken = opts.adminToken ?? (env.GRIDSENSE_ADMIN_TOKEN || undefined);
   return {
     db: opts.db ?? (env.GRIDSENSE_DB || DEFAULT_DB),
@@ -55,5 +55,15 @@ export function resolveOptions(opts: CloudOptions, env: NodeJS.ProcessEnv = proc
     adminToken: adminToken === '' ? undefined : adminToken,
     config: opts.config ?? {},
     supervisionMs: supervision,
+    feedPollMs: nonNegativeMs(opts.feedPollMs, env.GRIDSENSE_FEED_POLL_MS, 1000, 'feedPollMs'),
   };
+}
+
+/** An interval option: given, else from the environment, else the default; whole ms, 0 = off. */
+function nonNegativeMs(given: number | undefined, fromEnv: string | undefined, fallback: number, name: string): number {
+  const v = given ?? (fromEnv ? Number(fromEnv) : fallback);
+  if (!Number.isInteger(v) || v < 0) {
+    throw new GsError('GS_ERR_CONFIG_INVALID', `${name} must be a whole number of ms (0 = off)`, [{ path: name, message: `got ${String(given ?? fromEnv)}` }]);
+  }
+  return v;
 }

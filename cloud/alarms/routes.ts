@@ -46,7 +46,7 @@ export const alarmRoutes: FastifyPluginAsyncTypebox = async (app) => {
         const events = await getEventsByIds(app.db, app.policy, [...new Set(changes.map((c) => c.eventId))]);
         for (const c of changes) {
           const e = events.get(c.eventId);
-          if (e) app.bus.publish(c.type, e);
+          if (e) await app.bus.publish(c.type, e);
         }
       }
       return result;

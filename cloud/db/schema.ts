@@ -125,6 +125,17 @@ export interface EventTimelineTable {
   data: string | null;
 }
 
+export interface EventFeedTable {
+  /** Database sequence: the SSE id, the webhook delivery's position; strictly increasing. */
+  seq: Generated<number>;
+  type: string;
+  event_id: string;
+  town_id: string | null;
+  at: number;
+  /** The event JSON as published. */
+  payload: string;
+}
+
 export interface Database {
   edges: EdgesTable;
   alarm_transitions: AlarmTransitionsTable;
@@ -133,6 +144,7 @@ export interface Database {
   events: EventsTable;
   event_alarms: EventAlarmsTable;
   event_timeline: EventTimelineTable;
+  event_feed: EventFeedTable;
 }
 
 export type Db = Kysely<Database>;

@@ -1,12 +1,19 @@
-// Live event notifications for the SSE stream (and later webhooks). Ingest publishes through this
-// interface after its transaction commits; today one process, later fanned out across cloud
-// instances over PostgreSQL LISTEN/NOTIFY by another implementation of the same interface.
+// Live event notifications, durable: publishing appends to the event_feed table and listeners hear
+// of rows in sequence order. Every instance of the cloud tails the same table, so an event opened
+// through instance A reaches an SSE client of instance B (within `pollMs`, or at once where the
+// database can notify), a reconnecting client resumes from its Last-Event-ID, and webhooks deliver
+// from the same rows. Publishing happens after the writing transaction commits, so a listener never
+// hears of a change that was rolled back.
+import type { Kysely } from 'kysely';
+import type { Clock } from '../../contracts/clock.js';
+import type { Database } from '../db/schema.js';
 import type { EventJson } from './schemas.js';
 
 export type BusMessageType = 'event.opened' | 'event.updated' | 'event.cleared' | 'event.closed';
+export const BUS_MESSAGE_TYPES: readonly BusMessageType[] = ['event.opened', 'event.updated', 'event.cleared', 'event.closed'];
 
 export interface BusMessage {
-  /** Monotonic per bus; the SSE `id:`. */
+  /** The feed's sequence number; the SSE `id:`. */
   id: number;
   type: BusMessageType;
   event: EventJson;
@@ -15,31 +22,61 @@ export interface BusMessage {
 export type BusListener = (m: BusMessage) => void;
 
 export interface EventBus {
-  publish(type: BusMessageType, event: EventJson): void;
-  /** Returns the unsubscribe function. */
+  publish(type: BusMessageType, event: EventJson): Promise<void>;
+  /** Returns the unsubscribe function. Listeners hear messages published after they subscribed. */
   subscribe(listener: BusListener): () => void;
+  /** Messages after `afterId`, oldest first (at most `limit`): what a reconnecting client missed. */
+  since(afterId: number, limit: number): Promise<BusMessage[]>;
   close(): Promise<void>;
 }
 
+export interface FeedBusOptions {
+  db: Kysely<Database>;
+  clock: Clock;
+  /** How often to look for rows other instances wrote (ms); 0: only on local publishes. */
+  pollMs: number;
+  /** Rows older than this are pruned (ms); a client gone longer re-reads GET /events. */
+  retentionMs: number;
+  onListenerError?: (err: unknown) => void;
+  onPollError?: (err: unknown) => void;
+}
+
+const BATCH = 500;
+const PRUNE_EVERY_MS = 10 * 60_000;
+
 /**
- * In-process bus. A plain set rather than an EventEmitter so one failing listener (a broken SSE
- * socket) cannot stop the others from being called, and no max-listener warning fires at scale.
+ * Listeners are a plain set rather than an EventEmitter so one failing listener (a broken SSE
+ * socket) cannot stop the others, and no max-listener warning fires at scale.
  */
-export class InProcessEventBus implements EventBus {
+export class FeedBus implements EventBus {
   private readonly listeners = new Set<BusListener>();
-  private seq = 0;
+  private lastSeq = 0;
+  private pumping?: Promise<void>;
+  private again = false;
+  private timer?: NodeJS.Timeout;
+  private lastPrune = 0;
+  private closed = false;
 
-  constructor(private readonly onListenerError: (err: unknown) => void = () => undefined) {}
+  private constructor(private readonly o: FeedBusOptions) {}
 
-  publish(type: BusMessageType, event: EventJson): void {
-    const m: BusMessage = { id: ++this.seq, type, event };
-    for (const l of [...this.listeners]) {
-      try {
-        l(m);
-      } catch (err) {
-        this.onListenerError(err);
-      }
+  /** Starts at the feed's end: listeners hear what is published from now on. */
+  static async open(o: FeedBusOptions): Promise<FeedBus> {
+    const bus = new FeedBus(o);
+    const row = await o.db.selectFrom('event_feed').select((eb) => eb.fn.max('seq').as('max')).executeTakeFirst();
+    bus.lastSeq = Number(row?.max ?? 0);
+    if (o.pollMs > 0) {
+      bus.timer = setInterval(() => void bus.pump().catch((err: unknown) => o.onPollError?.(err)), o.pollMs);
+      bus.timer.unref();
     }
+    return bus;
+  }
+
+  async publish(type: BusMessageType, event: EventJson): Promise<void> {
+    await this.o.db
+      .insertInto('event_feed')
+      .values({ type, event_id: event.id, town_id: event.townId, at: this.o.clock.now(), payload: JSON.stringify(event) })
+      .execute();
+    await this.pump();
   }
 
   subscribe(listener: BusListener): () => void {
@@ -47,11 +84,76 @@ export class InProcessEventBus implements EventBus {
     return () => this.listeners.delete(listener);
   }
 
+  async since(afterId: number, limit: number): Promise<BusMessage[]> {
+    const rows = await this.o.db.selectFrom('event_feed').selectAll().where('seq', '>', afterId).orderBy('seq').limit(limit).execute();
+    return rows.map(toMessage);
+  }
+
+  /** The newest sequence number this instance has delivered to its listeners. */
+  get position(): number {
+    return this.lastSeq;
+  }
+
   get size(): number {
     return this.listeners.size;
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
     this.listeners.clear();
+    await this.pumping?.catch(() => undefined);
   }
+
+  /**
+   * Delivers new rows in order. One pump at a time; a publish that arrives while one runs asks for
+   * another round, so no row waits for the next poll.
+   */
+  pump(): Promise<void> {
+    if (this.pumping) {
+      this.again = true;
+      return this.pumping;
+    }
+    this.pumping = (async () => {
+      try {
+        do {
+          this.again = false;
+          for (;;) {
+            if (this.closed) return;
+            const rows = await this.o.db.selectFrom('event_feed').selectAll().where('seq', '>', this.lastSeq).orderBy('seq').limit(BATCH).execute();
+            for (const r of rows) {
+              this.lastSeq = Number(r.seq);
+              this.deliver(toMessage(r));
+            }
+            if (rows.length < BATCH) break;
+          }
+        } while (this.again);
+        await this.prune();
+      } finally {
+        this.pumping = undefined;
+      }
+    })();
+    return this.pumping;
+  }
+
+  private deliver(m: BusMessage): void {
+    for (const l of [...this.listeners]) {
+      try {
+        l(m);
+      } catch (err) {
+        this.o.onListenerError?.(err);
+      }
+    }
+  }
+
+  private async prune(): Promise<void> {
+    const now = this.o.clock.now();
+    if (now - this.lastPrune < PRUNE_EVERY_MS) return;
+    this.lastPrune = now;
+    await this.o.db.deleteFrom('event_feed').where('at', '<', now - this.o.retentionMs).execute();
+  }
+}
+
+function toMessage(r: { seq: number | string; type: string; payload: string }): BusMessage {
+  return { id: Number(r.seq), type: r.type as BusMessageType, event: JSON.parse(r.payload) as EventJson };
 }

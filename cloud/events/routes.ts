@@ -115,7 +115,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
         ...(b.attachments ? { attachments: b.attachments } : {}),
       });
       const event = (await getEventsByIds(app.db, app.policy, [id])).get(id)!;
-      app.bus.publish(event.status === 'closed' ? 'event.closed' : 'event.updated', event);
+      await app.bus.publish(event.status === 'closed' ? 'event.closed' : 'event.updated', event);
       return (await getEventDetail(app.db, app.policy, id))!;
     },
   );

@@ -3,6 +3,9 @@ import t from 'tap';
 import { request, type IncomingMessage } from 'node:http';
 import { startCloud } from '../server.js';
 import { ManualClock } from '../../contracts/clock.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ADMIN, envelope, SAMPLE_COUNTY } from '../test-support.js';
 
 interface Frame {
@@ -13,9 +16,9 @@ interface Frame {
 }
 
 /** Connects, resolves once the response head arrived; frames collects every SSE block. */
-function connect(url: string): Promise<{ res: IncomingMessage; frames: Frame[]; raw: () => string; next: (pred: (f: Frame) => boolean) => Promise<Frame> }> {
+function connect(url: string, headers: Record<string, string> = {}): Promise<{ res: IncomingMessage; frames: Frame[]; raw: () => string; next: (pred: (f: Frame) => boolean) => Promise<Frame> }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { headers: { accept: 'text/event-stream' } }, (res) => {
+    const req = request(url, { headers: { accept: 'text/event-stream', ...headers } }, (res) => {
       const frames: Frame[] = [];
       let buf = '';
       let all = '';
@@ -117,4 +120,58 @@ t.test('a client that disconnects is forgotten', async (t) => {
   t.equal(bus.size, 0, 'unsubscribed');
   const health = await fetch(`${cloud.url}/healthz`);
   t.equal(health.status, 200);
+});
+
+async function county(cloudUrl: string): Promise<(alarms: unknown[]) => Promise<Response>> {
+  const admin = { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` };
+  await fetch(`${cloudUrl}/api/v1/grids/import`, { method: 'POST', headers: admin, body: JSON.stringify(SAMPLE_COUNTY) });
+  const { token } = (await (await fetch(`${cloudUrl}/api/v1/edges`, { method: 'POST', headers: admin, body: JSON.stringify({ id: 'town-a', name: 'A' }) })).json()) as { token: string };
+  return (alarms) => fetch(`${cloudUrl}/api/v1/alarms`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ alarms }) });
+}
+
+t.test('a client that reconnects with Last-Event-ID gets what it missed, in order, then live, nothing twice', async (t) => {
+  const cloud = await startCloud({ port: 0, db: ':memory:', adminToken: ADMIN, clock: new ManualClock(), logger: false, feedPollMs: 0 });
+  t.teardown(() => cloud.close());
+  const post = await county(cloud.url);
+  const first = await connect(`${cloud.url}/api/v1/events/stream`);
+  await first.next((f) => f.comment === 'connected');
+  await post([envelope({ alarmId: 'alarm-res00001' })]);
+  const seen = await first.next((f) => f.event === 'event.opened');
+  first.res.destroy();
+
+  // While it is away: a repeat, another device's event, and the clear.
+  await post([envelope({ alarmId: 'alarm-res00002' })]);
+  await post([envelope({ alarmId: 'alarm-res00003', deviceId: 'wl-other' })]);
+  await post([envelope({ alarmId: 'alarm-res00001', seq: 1, action: 'clear' }), envelope({ alarmId: 'alarm-res00002', seq: 1, action: 'clear' })]);
+
+  const again = await connect(`${cloud.url}/api/v1/events/stream`, { 'last-event-id': seen.id! });
+  const missed = await again.next((f) => f.event === 'event.cleared');
+  t.ok(missed);
+  await post([envelope({ alarmId: 'alarm-res00004', deviceId: 'wl-third' })]);
+  await again.next((f) => f.event === 'event.opened' && (JSON.parse(f.data!) as { deviceId: string }).deviceId === 'wl-third');
+  const got = again.frames.filter((f) => f.event).map((f) => `${f.event} ${(JSON.parse(f.data!) as { deviceId: string }).deviceId}`);
+  t.same(got, ['event.updated wl-qingquan-001', 'event.opened wl-other', 'event.cleared wl-qingquan-001', 'event.opened wl-third'], 'the missed three, then live');
+  const ids = again.frames.filter((f) => f.id).map((f) => Number(f.id));
+  t.ok(ids.every((id, i) => id > Number(seen.id) && (i === 0 || id > ids[i - 1]!)), 'after the resume point, increasing');
+
+  const bad = await fetch(`${cloud.url}/api/v1/events/stream`, { headers: { 'last-event-id': 'x; drop table' } });
+  t.equal(bad.status, 400, 'a malformed Last-Event-ID is refused');
+  await bad.body?.cancel();
+});
+
+t.test('two instances on one database: an event created through A reaches a stream on B', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'gs-two-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const db = join(dir, 'cloud.db');
+  const a = await startCloud({ port: 0, db, adminToken: ADMIN, logger: false, feedPollMs: 50 });
+  t.teardown(() => a.close());
+  const b = await startCloud({ port: 0, db, adminToken: ADMIN, logger: false, feedPollMs: 50 });
+  t.teardown(() => b.close());
+  const post = await county(a.url);
+  const onB = await connect(`${b.url}/api/v1/events/stream`);
+  await onB.next((f) => f.comment === 'connected');
+  await post([envelope({ alarmId: 'alarm-two00001' })]);
+  const opened = await onB.next((f) => f.event === 'event.opened');
+  t.match(JSON.parse(opened.data!), { deviceId: 'wl-qingquan-001', categoryLabel: '防汛' });
+  onB.res.destroy();
 });

@@ -19,7 +19,7 @@ export const supervisionPlugin = definePlugin<{ everyMs: number }>('gs-supervisi
     const events = await getEventsByIds(app.db, app.policy, ids);
     for (const id of ids) {
       const e = events.get(id);
-      if (e) app.bus.publish('event.updated', e);
+      if (e) await app.bus.publish('event.updated', e);
     }
     if (ids.length > 0) app.log.info({ escalated: ids.length }, 'supervision escalated late events');
     return ids;
