@@ -12,6 +12,8 @@ import { gridsPlugin } from './plugins/grids.js';
 import { eventsPlugin } from './plugins/events.js';
 import { openapiPlugin } from './plugins/openapi.js';
 import { supervisionPlugin } from './plugins/supervision.js';
+import { webhooksPlugin } from './plugins/webhooks.js';
+import { webhookRoutes } from './webhooks/routes.js';
 import { healthRoutes } from './health.js';
 import { edgeRoutes } from './edges/routes.js';
 import { alarmRoutes } from './alarms/routes.js';
@@ -41,6 +43,7 @@ export async function buildCloud(opts: CloudOptions = {}): Promise<FastifyInstan
     await app.register(gridsPlugin);
     await app.register(eventsPlugin, { config: o.config, feedPollMs: o.feedPollMs });
     await app.register(supervisionPlugin, { everyMs: o.supervisionMs });
+    await app.register(webhooksPlugin, { everyMs: o.webhookWorkerMs });
     await app.register(openapiPlugin, { version: VERSION });
 
     await app.register(healthRoutes);
@@ -51,6 +54,7 @@ export async function buildCloud(opts: CloudOptions = {}): Promise<FastifyInstan
         await api.register(gridRoutes);
         await api.register(eventRoutes);
         await api.register(eventStreamRoutes);
+        await api.register(webhookRoutes);
       },
       { prefix: '/api/v1' },
     );

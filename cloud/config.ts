@@ -17,6 +17,8 @@ export interface CloudOptions {
   config?: Partial<EventPolicy>;
   /** How often an instance looks for events other instances published, ms; default env GRIDSENSE_FEED_POLL_MS, else 1000; 0 = never (one instance). */
   feedPollMs?: number;
+  /** How often due webhook deliveries are sent, ms; default env GRIDSENSE_WEBHOOK_MS, else 1000; 0 = only on demand. */
+  webhookWorkerMs?: number;
   /** How often supervision escalates late events, ms; default env GRIDSENSE_SUPERVISION_MS, else 30000; 0 = never. */
   supervisionMs?: number;
 }
@@ -30,6 +32,7 @@ export interface ResolvedOptions {
   config: Partial<EventPolicy>;
   supervisionMs: number;
   feedPollMs: number;
+  webhookWorkerMs: number;
 }
 
 export const DEFAULT_DB = './data/cloud.db';
@@ -55,6 +58,7 @@ export function resolveOptions(opts: CloudOptions, env: NodeJS.ProcessEnv = proc
     adminToken: adminToken === '' ? undefined : adminToken,
     config: opts.config ?? {},
     supervisionMs: supervision,
+    webhookWorkerMs: nonNegativeMs(opts.webhookWorkerMs, env.GRIDSENSE_WEBHOOK_MS, 1000, 'webhookWorkerMs'),
     feedPollMs: nonNegativeMs(opts.feedPollMs, env.GRIDSENSE_FEED_POLL_MS, 1000, 'feedPollMs'),
   };
 }

@@ -22,7 +22,7 @@ export interface TestCloud {
 
 export async function testCloud(t: Tap, opts: CloudOptions & { grids?: unknown } = {}): Promise<TestCloud> {
   const clock = (opts.clock as ManualClock | undefined) ?? new ManualClock(Date.UTC(2026, 6, 1, 8, 0, 0));
-  const app = await buildCloud({ db: ':memory:', adminToken: ADMIN, logger: false, supervisionMs: 0, feedPollMs: 0, ...opts, clock });
+  const app = await buildCloud({ db: ':memory:', adminToken: ADMIN, logger: false, supervisionMs: 0, feedPollMs: 0, webhookWorkerMs: 0, ...opts, clock });
   t.teardown(() => app.close());
   const token = await createEdgeToken(app, 'town-a');
   if (opts.grids !== undefined) await expectOk(await admin(app, 'POST', '/api/v1/grids/import', opts.grids));

@@ -136,6 +136,36 @@ export interface EventFeedTable {
   payload: string;
 }
 
+export interface WebhookSubscriptionsTable {
+  id: string;
+  url: string;
+  secret: string;
+  /** JSON array of BusMessageType. */
+  types: string;
+  /** Only events of this town (a town's integrator); null: the whole county. */
+  town_id: string | null;
+  description: string | null;
+  created_at: number;
+  disabled_at: number | null;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  subscription_id: string;
+  feed_seq: number;
+  type: string;
+  /** The JSON body sent (without the signature, which is made per attempt with its timestamp). */
+  payload: string;
+  status: 'pending' | 'delivered' | 'dead';
+  attempts: number;
+  next_attempt_at: number;
+  locked_until: number | null;
+  last_error: string | null;
+  last_status: number | null;
+  created_at: number;
+  delivered_at: number | null;
+}
+
 export interface Database {
   edges: EdgesTable;
   alarm_transitions: AlarmTransitionsTable;
@@ -145,6 +175,8 @@ export interface Database {
   event_alarms: EventAlarmsTable;
   event_timeline: EventTimelineTable;
   event_feed: EventFeedTable;
+  webhook_subscriptions: WebhookSubscriptionsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }
 
 export type Db = Kysely<Database>;
