@@ -2,7 +2,7 @@ import { systemClock } from '../../contracts/clock.js';
 import { silentLogger } from '../log.js';
 import { systemScheduler } from '../scheduler.js';
 import type { DriverDeps } from './driver.js';
-import { ModbusTcpDriver } from './modbus/driver.js';
+import { ModbusRtuDriver, ModbusRtuTcpDriver, ModbusTcpDriver } from './modbus/driver.js';
 import { DriverRegistry } from './registry.js';
 
 /** Every driver the edge ships with. Config validation uses it with default deps (it opens nothing). */
@@ -13,5 +13,5 @@ export function defaultDrivers(deps: Partial<DriverDeps> = {}): DriverRegistry {
     random: deps.random ?? Math.random,
     logger: deps.logger ?? silentLogger(),
   };
-  return new DriverRegistry([new ModbusTcpDriver(full)]);
+  return new DriverRegistry([new ModbusTcpDriver(full), new ModbusRtuDriver(full), new ModbusRtuTcpDriver(full)]);
 }

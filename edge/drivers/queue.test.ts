@@ -40,6 +40,39 @@ t.test('cancelWaiting rejects what has not started; idle() waits for the running
   t.ok(idle);
 });
 
+t.test('a high-priority task goes before waiting normal ones, never before the running one', async (t) => {
+  const q = new TurnQueue();
+  const log: string[] = [];
+  let release!: () => void;
+  const task = (name: string) => async () => void log.push(name);
+  const running = q.run(() => new Promise<void>((r) => {
+    release = () => {
+      log.push('poll-1 done');
+      r();
+    };
+  }));
+  await new Promise((r) => setImmediate(r));
+  const all = [
+    running,
+    q.run(task('poll-2')),
+    q.run(task('poll-3')),
+    q.run(task('write-a'), 'high'),
+    q.run(task('poll-4')),
+    q.run(task('write-b'), 'high'),
+  ];
+  t.equal(q.length, 5);
+  t.same(log, [], 'the running poll is not interrupted');
+  release();
+  await Promise.all(all);
+  t.same(log, ['poll-1 done', 'write-a', 'write-b', 'poll-2', 'poll-3', 'poll-4'], 'writes in arrival order, then the polls in theirs');
+});
+
+t.test('a high-priority task on an idle queue starts at once', async (t) => {
+  const q = new TurnQueue();
+  t.equal(await q.run(async () => 'w', 'high'), 'w');
+  t.equal(q.length, 0);
+});
+
 t.test('a pooled resource is shared by key and disposed when its last lease is released', async (t) => {
   const disposed: string[] = [];
   const pool = new RefPool<{ name: string }>(async (v) => void disposed.push(v.name));

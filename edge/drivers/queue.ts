@@ -1,17 +1,28 @@
 import { GsError } from '../../contracts/errors.js';
 
+/** Turn priorities: a write someone is waiting on goes before routine polls. */
+export type TurnPriority = 'normal' | 'high';
+
+interface Waiting {
+  start: () => void;
+  cancel: (err: Error) => void;
+  high: boolean;
+}
+
 /**
- * Tasks take turns: one runs at a time, in arrival order. A shared endpoint needs this — an RS-485
- * line carries one request at a time, and many Modbus TCP gateways answer only one transaction at a
- * time even though the protocol allows more.
+ * Tasks take turns: one runs at a time. A shared endpoint needs this — an RS-485 line carries one
+ * request at a time, and many Modbus TCP gateways answer only one transaction at a time even though
+ * the protocol allows more. High-priority tasks go before every normal one still waiting (in arrival
+ * order among themselves), but never interrupt the task that is running: a Modbus transaction cut in
+ * half would leave the slave's answer to land in the next one.
  */
 export class TurnQueue {
-  private readonly waiting: Array<{ start: () => void; cancel: (err: Error) => void }> = [];
+  private readonly waiting: Waiting[] = [];
   private busy = false;
   private idleWaiters: Array<() => void> = [];
 
   /** Runs `task` when its turn comes; settles as the task does. */
-  run<T>(task: () => Promise<T>): Promise<T> {
+  run<T>(task: () => Promise<T>, priority: TurnPriority = 'normal'): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const start = () => {
         Promise.resolve()
@@ -22,7 +33,14 @@ export class TurnQueue {
             this.next();
           });
       };
-      this.waiting.push({ start, cancel: reject });
+      const entry: Waiting = { start, cancel: reject, high: priority === 'high' };
+      if (entry.high) {
+        // After the high-priority tasks already waiting, before the first normal one.
+        const at = this.waiting.findIndex((w) => !w.high);
+        this.waiting.splice(at === -1 ? this.waiting.length : at, 0, entry);
+      } else {
+        this.waiting.push(entry);
+      }
       this.next();
     });
   }

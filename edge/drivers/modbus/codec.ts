@@ -13,11 +13,19 @@ export function isBitTable(table: ModbusTable): boolean {
   return table === 'coil' || table === 'discrete_input';
 }
 
-/** How many registers (or, in a bit table, bits) a point occupies. */
+/**
+ * How many registers (or, in a bit table, bits) a point occupies. In a coil or discrete-input table a
+ * bool is one bit; any other type is a bank of bits read as its register image (bankToRegisters).
+ */
 export function pointWidth(attrs: ModbusAttrs): number {
-  if (isBitTable(attrs.table)) return 1;
-  if (attrs.dataType === 'string') return attrs.length ?? 1;
-  return WIDTH[attrs.dataType];
+  const registers = attrs.dataType === 'string' ? (attrs.length ?? 1) : WIDTH[attrs.dataType];
+  if (isBitTable(attrs.table)) return attrs.dataType === 'bool' ? 1 : registers * 16;
+  return registers;
+}
+
+/** The same point as if its words sat in registers: how a bank of coils is decoded and encoded. */
+function asRegisters(attrs: ModbusAttrs): ModbusAttrs {
+  return { ...attrs, table: 'holding_register' };
 }
 
 /**
@@ -124,6 +132,42 @@ export function decodeBit(packed: Buffer, index: number): boolean {
   const byte = packed[index >> 3];
   if (byte === undefined) throw new GsError('GS_ERR_MODBUS_FRAME', `bit ${index} is past the ${packed.length}-byte response`);
   return ((byte >> (index & 7)) & 1) === 1;
+}
+
+/**
+ * A bank of coils as register bytes: 16 coils per word, the first coil the least significant bit (how
+ * relay modules map a 16-bit output word onto their coils).
+ */
+export function bankToRegisters(packed: Buffer, first: number, bits: number): Buffer {
+  const out = Buffer.alloc(Math.ceil(bits / 16) * 2);
+  for (let i = 0; i < bits; i++) {
+    if (!decodeBit(packed, first + i)) continue;
+    const at = (i >> 4) * 2;
+    out.writeUInt16BE(out.readUInt16BE(at) | (1 << (i & 15)), at);
+  }
+  return out;
+}
+
+/** The inverse of bankToRegisters: the coil states a write of these register bytes sets. */
+export function registersToBank(wire: Buffer): boolean[] {
+  const out: boolean[] = [];
+  for (let i = 0; i < wire.length * 8; i++) out.push(((wire.readUInt16BE((i >> 4) * 2) >> (i & 15)) & 1) === 1);
+  return out;
+}
+
+/** Decodes a coil or discrete-input point starting at bit `first` of a bit-read response. */
+export function decodeBitPoint(packed: Buffer, first: number, attrs: ModbusAttrs): RawValue {
+  if (attrs.dataType === 'bool') return decodeBit(packed, first);
+  return decodeRegisters(bankToRegisters(packed, first, pointWidth(attrs)), asRegisters(attrs));
+}
+
+/** The coil states that write `value` to a coil point: one for a bool, the whole bank otherwise. */
+export function encodeBitPoint(value: RawValue, attrs: ModbusAttrs): boolean[] {
+  if (attrs.dataType === 'bool') {
+    if (typeof value !== 'boolean') throw bad(`a coil takes true or false, not ${typeof value}`);
+    return [value];
+  }
+  return registersToBank(encodeRegisters(value, asRegisters(attrs)));
 }
 
 /** Packs bits as a coil write carries them. */

@@ -5,7 +5,6 @@ import { ProfileLibrary } from '../../../device-profiles/library.js';
 import { PymodbusServer } from '../../../test/helpers/pymodbus.js';
 import { freePort, needs, pythonHasModule } from '../../../test/helpers/services.js';
 import { writeHolding } from '../../../test/helpers/modbus-client.js';
-import { waitFor } from '../../../test/helpers/wait.js';
 import { silentLogger } from '../../log.js';
 import { applyProfile } from '../../pipeline/apply-profile.js';
 import type { ProfilePoint as Point } from '../../../contracts/profile.js';
@@ -36,14 +35,14 @@ t.test('reads every gauge point with the right value and unit, in one request pe
     ['supply_voltage', 12.1, 'V', 'good'],
   ]);
   // pymodbus logs each request on stdout, which may arrive just after the response.
-  await waitFor('pymodbus to log the request', () => (server.requests.length > 0 ? true : undefined));
+  await server.sync();
   t.same(server.requests, [{ unit: 1, fc: 3, address: 0, count: 5 }], 'registers 0–4 in one FC 3 request');
 
   await writeHolding(server.port, 1, [1, 500]);
   const again = applyProfile('wl-1', gauge, await session.read(gauge.points), 2000);
   t.match(again[1], { point: 'air_distance', value: null, quality: 'bad', reason: 'out_of_range' }, 'uint32 high word counts: 65 536 + 500 mm is out of range');
-  await waitFor('pymodbus to log the second poll', () => (server.requests.length >= 2 ? true : undefined));
-  t.same(server.requests.slice(1), [{ unit: 1, fc: 3, address: 0, count: 5 }], 'still one request per poll');
+  await server.sync();
+  t.same(server.seen(1, 3).slice(1), [{ unit: 1, fc: 3, address: 0, count: 5 }], 'still one request per poll');
 });
 
 t.test('a register beyond the device is a bad reading naming the exception; its neighbours still read', async (t) => {
@@ -76,6 +75,8 @@ t.test('a unit id the server does not have times out: bad readings, device unrea
   const present = driver.open(conn(server.port, { unitId: 1 }));
   t.teardown(() => Promise.all([missing.close(), present.close()]));
   t.equal(driver.openLinks, 1, 'two units behind one endpoint share one link');
+  t.equal(missing.busId, `bus:tcp://127.0.0.1:${server.port}`, 'the bus id names the endpoint');
+  t.equal(present.busId, missing.busId, 'one endpoint, one bus');
   const [bad, good] = await Promise.all([missing.read(gauge.points), present.read(gauge.points)]);
   t.ok(bad.every((r) => !r.ok && r.reason === 'timeout' && r.unreachable), 'every point of unit 7 timed out');
   t.ok(good.every((r) => r.ok), 'unit 1 on the same link still answers');

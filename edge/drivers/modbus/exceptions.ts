@@ -32,6 +32,21 @@ export class ModbusFailure extends GsError {
   }
 }
 
+const SERIAL_REASONS: Array<[RegExp, string]> = [
+  [/No such file or directory/i, 'serial_port_not_found'],
+  [/Permission denied/i, 'serial_port_permission_denied'],
+  [/Cannot lock port|Resource temporarily unavailable|Device or resource busy/i, 'serial_port_busy'],
+  [/Inappropriate ioctl|cannot open|setting custom baud rate/i, 'serial_port_error'],
+];
+
+/**
+ * The slave itself did not answer: silence after the retries, or a gateway saying so (10, 11). What
+ * quarantines a slave; a dead link or a refused connection is the bus's fault, not the slave's.
+ */
+export function isSlaveSilence(f: ModbusFailure): boolean {
+  return f.reason === 'timeout' || f.reason === exceptionReason(10) || f.reason === exceptionReason(11);
+}
+
 /** Maps whatever modbus-serial or the socket threw to a ModbusFailure. */
 export function toModbusFailure(err: unknown): ModbusFailure {
   if (err instanceof ModbusFailure) return err;
@@ -49,6 +64,9 @@ export function toModbusFailure(err: unknown): ModbusFailure {
   }
   // modbus-serial's "Port Not Open" carries errno ECONNREFUSED, but it means the socket went away.
   if (message === 'Port Not Open') return new ModbusFailure('GS_ERR_DEVICE_UNREACHABLE', 'connection_lost', true, message, { cause: err });
+  // serialport reports open failures as bare messages without errno.
+  const serial = SERIAL_REASONS.find(([re]) => re.test(message));
+  if (serial && errno === undefined) return new ModbusFailure('GS_ERR_DEVICE_UNREACHABLE', serial[1], true, message, { cause: err });
   const reason =
     errno === 'ECONNREFUSED' ? 'connection_refused'
     : errno === 'ECONNRESET' || errno === 'EPIPE' ? 'connection_lost'

@@ -1,13 +1,15 @@
-// One connection to one Modbus bus (a TCP endpoint, later a serial line), shared by every device on
-// it. Transactions take turns; the link connects on demand and, after losing the connection or failing
-// to connect, waits a backed-off while before trying again — polls in between fail fast with the
-// last failure's reason instead of piling up behind connect attempts.
+// One connection to one Modbus bus (a TCP endpoint, a serial line, a serial server's socket), shared
+// by every device on it. Transactions take turns, writes ahead of polls; the link connects on demand
+// and, after losing the connection or failing to connect, waits a backed-off while before trying again
+// — polls in between fail fast with the last failure's reason instead of piling up behind connect
+// attempts. Slaves on the bus that stop answering are quarantined (quarantine.ts).
 
 import { fullJitter, type BackoffPolicy } from '../../backoff.js';
 import type { TimerHandle } from '../../scheduler.js';
 import type { DriverDeps } from '../driver.js';
-import { TurnQueue } from '../queue.js';
+import { TurnQueue, type TurnPriority } from '../queue.js';
 import { ModbusFailure, toModbusFailure } from './exceptions.js';
+import { Quarantine } from './quarantine.js';
 import { ModbusClientClass, type ModbusClient, type ModbusTransport } from './transport.js';
 
 export const DEFAULT_RECONNECT: BackoffPolicy = { baseMs: 500, capMs: 30_000 };
@@ -17,15 +19,29 @@ const MIN_CONNECT_TIMEOUT_MS = 3000;
 export interface LinkOptions {
   deps: DriverDeps;
   reconnect?: BackoffPolicy;
+  /** Backoff between probes of a slave that stopped answering (default DEFAULT_QUARANTINE). */
+  quarantine?: BackoffPolicy;
+}
+
+export interface TransactOptions {
+  timeoutMs: number;
+  /** 'high' for writes: ahead of the polls waiting, never interrupting the running transaction. */
+  priority?: TurnPriority;
+  /** Quiet time the line keeps after this transaction, inside its turn (slow RS-485 slaves need it). */
+  gapMs?: number;
 }
 
 export class ModbusLink {
+  /** Slaves on this bus that stopped answering; shared by every session on it. */
+  readonly quarantine: Quarantine;
   private readonly queue = new TurnQueue();
   private client?: ModbusClient;
   /** Rejects the running transaction when the connection drops under it. */
   private lost?: { promise: Promise<never>; reject: (f: ModbusFailure) => void };
   /** Abandons a connect attempt in progress (close() while connecting). */
   private abortConnect?: () => void;
+  /** Ends the quiet gap in progress (close() while the line rests). */
+  private endQuiet?: () => void;
   private retryTimer?: TimerHandle;
   private lastFailure?: ModbusFailure;
   private failures = 0;
@@ -34,19 +50,26 @@ export class ModbusLink {
   constructor(
     readonly transport: ModbusTransport,
     private readonly opts: LinkOptions,
-  ) {}
+  ) {
+    this.quarantine = new Quarantine(opts.deps.clock, opts.deps.random, opts.quarantine);
+  }
+
+  /** Session.busId of every device on this link. */
+  get busId(): string {
+    return `bus:${this.transport.endpoint}`;
+  }
 
   get connected(): boolean {
     return this.client !== undefined;
   }
 
   /** Runs one transaction for `unitId` when its turn comes; failures are ModbusFailures. */
-  transact<T>(unitId: number, timeoutMs: number, fn: (client: ModbusClient) => Promise<T>): Promise<T> {
+  transact<T>(unitId: number, opts: TransactOptions, fn: (client: ModbusClient) => Promise<T>): Promise<T> {
     return this.queue.run(async () => {
       if (this.closed) throw new ModbusFailure('GS_ERR_DRIVER_CLOSED', 'closed', true);
-      const client = await this.ensureConnected(timeoutMs);
+      const client = await this.ensureConnected(opts.timeoutMs);
       client.setID(unitId);
-      client.setTimeout(timeoutMs);
+      client.setTimeout(opts.timeoutMs);
       try {
         return await Promise.race([fn(client), this.lost!.promise]);
       } catch (err) {
@@ -56,8 +79,10 @@ export class ModbusLink {
           await this.drop(new ModbusFailure('GS_ERR_DEVICE_UNREACHABLE', 'connection_lost', true), false);
         }
         throw failure;
+      } finally {
+        if (opts.gapMs && !this.closed) await this.quiet(opts.gapMs);
       }
-    });
+    }, opts.priority);
   }
 
   async close(): Promise<void> {
@@ -67,6 +92,7 @@ export class ModbusLink {
     if (this.retryTimer !== undefined) this.opts.deps.scheduler.clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     this.abortConnect?.();
+    this.endQuiet?.();
     await this.drop(new ModbusFailure('GS_ERR_DRIVER_CLOSED', 'closed', true), false);
     await this.queue.idle();
   }
@@ -83,13 +109,13 @@ export class ModbusLink {
     try {
       await this.connectWithin(client, Math.max(timeoutMs, MIN_CONNECT_TIMEOUT_MS));
     } catch (err) {
-      await destroy(client);
+      await this.transport.release(client);
       const failure = toModbusFailure(err);
       this.backOff(failure);
       throw failure;
     }
     if (this.closed) {
-      await destroy(client);
+      await this.transport.release(client);
       throw new ModbusFailure('GS_ERR_DRIVER_CLOSED', 'closed', true);
     }
     this.failures = 0;
@@ -139,7 +165,21 @@ export class ModbusLink {
     this.lost?.reject(failure);
     this.lost = undefined;
     if (reconnect && !this.closed) this.backOff(failure);
-    if (client) await destroy(client);
+    if (client) await this.transport.release(client);
+  }
+
+  /** Holds the turn for `ms`; close() cuts it short. */
+  private quiet(ms: number): Promise<void> {
+    const { scheduler } = this.opts.deps;
+    return new Promise<void>((resolve) => {
+      const timer = scheduler.setTimeout(() => done(), ms);
+      const done = () => {
+        scheduler.clearTimeout(timer);
+        this.endQuiet = undefined;
+        resolve();
+      };
+      this.endQuiet = done;
+    });
   }
 
   private backOff(failure: ModbusFailure): void {
@@ -153,14 +193,4 @@ export class ModbusLink {
       this.retryTimer = undefined;
     }, delay);
   }
-}
-
-function destroy(client: ModbusClient): Promise<void> {
-  return new Promise<void>((resolve) => {
-    try {
-      client.destroy(() => resolve());
-    } catch {
-      resolve();
-    }
-  });
 }

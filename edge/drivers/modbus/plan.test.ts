@@ -41,3 +41,10 @@ t.test('tables are planned separately; points without Modbus attributes are left
   ]);
   t.same(plan.map((r) => r.table).sort(), ['coil', 'holding_register', 'input_register']);
 });
+
+t.test('a bank of coils spans 16 coils per register of its type and batches with single coils', async (t) => {
+  const coil = (name: string, address: number, dataType = 'bool') => ({ name, type: 'number', modbus: { table: 'coil', address, dataType } }) as Point;
+  const plan = planReads([coil('pump', 0), coil('relays', 1, 'uint16'), coil('outputs', 17, 'uint32'), coil('far', 100)]);
+  t.same(plan.map((r) => [r.address, r.count]), [[0, 49], [100, 1]], 'coils 0, 1–16, 17–48 in one read; 100 apart');
+  t.same(plan[0]!.points.map((p) => [p.point.name, p.offset, p.width]), [['pump', 0, 1], ['relays', 1, 16], ['outputs', 17, 32]]);
+});

@@ -1,13 +1,17 @@
 // A device's view of a shared Modbus link: its unit id, timeout and retry policy. Reads are planned into
-// as few requests as the register map allows; each request is one turn on the link.
+// as few requests as the register map allows; each request is one turn on the link, and writes take
+// the next free turn ahead of waiting polls. What each transaction tells about the slave (it answered,
+// it stayed silent) feeds the link's quarantine, which lets a dead slave's reads fail at once.
 import type { ModbusClient } from './transport.js';
 import { GsError } from '../../../contracts/errors.js';
 import type { ProfilePoint as Point } from '../../../contracts/profile.js';
+import type { ModbusPointAttributes as ModbusAttrs } from '../../../contracts/profile.js';
+import type { Logger } from '../../log.js';
 import type { RawPointValue, RawValue, Session } from '../driver.js';
 import type { Lease } from '../pool.js';
-import { decodeBit, decodeRegisters, encodeRegisters, isBitTable, pointWidth, toWords } from './codec.js';
-import { exceptionReason, ModbusFailure, toModbusFailure } from './exceptions.js';
-import type { ModbusLink } from './link.js';
+import { decodeBitPoint, decodeRegisters, encodeBitPoint, encodeRegisters, isBitTable, pointWidth, toWords } from './codec.js';
+import { exceptionReason, isSlaveSilence, ModbusFailure, toModbusFailure } from './exceptions.js';
+import type { ModbusLink, TransactOptions } from './link.js';
 import { planReads, type ReadRequest } from './plan.js';
 
 export interface ModbusSessionOptions {
@@ -16,17 +20,27 @@ export interface ModbusSessionOptions {
   /** Extra attempts after a timeout (the register conventions say: retry once). */
   retries: number;
   maxGap: number;
+  /** Quiet time on the line after each of this device's transactions (0: none). */
+  gapMs?: number;
 }
+
+/** Protocol limits of one write: FC 16 carries at most 123 registers, FC 15 at most 1968 coils. */
+export const MAX_WRITE_REGISTERS = 123;
+export const MAX_WRITE_COILS = 1968;
 
 const ILLEGAL_ADDRESS = exceptionReason(2);
 
 export class ModbusSession implements Session {
+  readonly busId: string;
   private closed = false;
 
   constructor(
     private readonly lease: Lease<ModbusLink>,
     private readonly opts: ModbusSessionOptions,
-  ) {}
+    private readonly logger: Logger,
+  ) {
+    this.busId = lease.value.busId;
+  }
 
   async read(points: readonly Point[]): Promise<RawPointValue[]> {
     this.assertOpen();
@@ -64,25 +78,11 @@ export class ModbusSession implements Session {
       throw new GsError('GS_ERR_DRIVER_VALUE', `point ${point.name} is in ${attrs.table}, which is read-only`);
     }
     this.assertOpen();
-    const { link, unitId, timeoutMs } = this.ctx();
-    if (attrs.table === 'coil') {
-      if (typeof value !== 'boolean') throw new GsError('GS_ERR_DRIVER_VALUE', `coil ${point.name} takes true or false`);
-      await link.transact(unitId, timeoutMs, (c) => c.writeCoil(attrs.address, value));
-      return;
-    }
-    if (attrs.bit !== undefined || attrs.dataType === 'bool') {
-      // Read-modify-write in one turn, so no other request on the bus lands between the two halves.
-      await link.transact(unitId, timeoutMs, async (c) => {
-        const current = (await c.readHoldingRegisters(attrs.address, 1)).buffer;
-        await c.writeRegister(attrs.address, encodeRegisters(value, attrs, current).readUInt16BE(0));
-      });
-      return;
-    }
-    const words = toWords(encodeRegisters(value, attrs));
-    await link.transact(unitId, timeoutMs, async (c) => {
-      if (words.length === 1) await c.writeRegister(attrs.address, words[0]!);
-      else await c.writeRegisters(attrs.address, words);
-    });
+    // Encoded before the turn is taken: a value that does not fit never touches the bus.
+    const op = writeOperation(point.name, attrs, value);
+    // A write is someone's command, so it is tried even while the slave is quarantined; its outcome
+    // tells the quarantine as much as a probe would.
+    await this.observed(() => this.withRetries(this.opts.retries, () => this.transact(op, 'high')));
   }
 
   async close(): Promise<void> {
@@ -91,27 +91,69 @@ export class ModbusSession implements Session {
     await this.lease.release();
   }
 
-  private ctx(): { link: ModbusLink; unitId: number; timeoutMs: number } {
-    return { link: this.lease.value, unitId: this.opts.unitId, timeoutMs: this.opts.timeoutMs };
+  private get link(): ModbusLink {
+    return this.lease.value;
   }
 
   private assertOpen(): void {
     if (this.closed) throw new GsError('GS_ERR_DRIVER_CLOSED');
   }
 
+  private transact<T>(fn: (c: ModbusClient) => Promise<T>, priority: TransactOptions['priority'] = 'normal'): Promise<T> {
+    const { unitId, timeoutMs, gapMs } = this.opts;
+    return this.link.transact(unitId, { timeoutMs, priority, ...(gapMs ? { gapMs } : {}) }, fn);
+  }
+
   /** The response's data bytes (registers big-endian, or packed bits), retrying timeouts. */
-  private async readBlock(req: ReadRequest): Promise<Buffer> {
-    const { link, unitId, timeoutMs } = this.ctx();
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const buf = await link.transact(unitId, timeoutMs, (c) => readTable(c, req));
+  private readBlock(req: ReadRequest): Promise<Buffer> {
+    const { unitId } = this.opts;
+    const admission = this.link.quarantine.admit(unitId);
+    if (admission === 'quarantined') {
+      return Promise.reject(new ModbusFailure('GS_ERR_DEVICE_UNREACHABLE', 'quarantined', true, `unit ${unitId} on ${this.link.transport.endpoint} stopped answering; it is probed now and then`));
+    }
+    // A probe asks once: retrying a slave already known to be silent would only hold the line longer.
+    const retries = admission === 'probe' ? 0 : this.opts.retries;
+    return this.observed(() =>
+      this.withRetries(retries, async () => {
+        const buf = await this.transact((c) => readTable(c, req));
         const need = isBitTable(req.table) ? Math.ceil(req.count / 8) : req.count * 2;
         if (buf.length < need) throw new ModbusFailure('GS_ERR_MODBUS_FRAME', 'bad_frame', false, `expected ${need} bytes, got ${buf.length}`);
         return buf;
+      }),
+    );
+  }
+
+  private async withRetries<T>(retries: number, attempt: () => Promise<T>): Promise<T> {
+    for (let n = 0; ; n++) {
+      try {
+        return await attempt();
       } catch (err) {
         const f = toModbusFailure(err);
-        if (f.reason !== 'timeout' || attempt >= this.opts.retries) throw f;
+        if (f.reason !== 'timeout' || n >= retries) throw f;
       }
+    }
+  }
+
+  /** Runs the transaction(s) and tells the quarantine what they showed about the slave. */
+  private async observed<T>(run: () => Promise<T>): Promise<T> {
+    const { unitId } = this.opts;
+    const quarantine = this.link.quarantine;
+    try {
+      const value = await run();
+      if (quarantine.answered(unitId)) this.logger.info({ bus: this.busId, unitId }, 'modbus slave answers again');
+      return value;
+    } catch (err) {
+      const f = toModbusFailure(err);
+      if (isSlaveSilence(f)) {
+        const first = !quarantine.isQuarantined(unitId);
+        const waitMs = quarantine.unanswered(unitId);
+        if (first) this.logger.warn({ bus: this.busId, unitId, reason: f.reason, probeInMs: waitMs }, 'modbus slave stopped answering: quarantined');
+      } else if (f.unreachable) {
+        quarantine.inconclusive(unitId); // the link failed, not the slave
+      } else {
+        quarantine.answered(unitId); // an exception or a garbled frame: something is alive there
+      }
+      throw f;
     }
   }
 
@@ -119,7 +161,7 @@ export class ModbusSession implements Session {
     for (const p of req.points) {
       try {
         const value = isBitTable(req.table)
-          ? decodeBit(data, p.offset)
+          ? decodeBitPoint(data, p.offset, p.attrs)
           : decodeRegisters(data.subarray(p.offset * 2, (p.offset + p.width) * 2), p.attrs);
         out.set(p.point.name, { point: p.point.name, ok: true, value });
       } catch {
@@ -142,6 +184,27 @@ export class ModbusSession implements Session {
       }
     }
   }
+}
+
+/** The transaction that writes `value` to the point: FC 5/15 for coils, FC 6/16 for registers. */
+function writeOperation(name: string, attrs: ModbusAttrs, value: RawValue): (c: ModbusClient) => Promise<unknown> {
+  const { address } = attrs;
+  if (attrs.table === 'coil') {
+    const bits = encodeBitPoint(value, attrs);
+    if (bits.length > MAX_WRITE_COILS) throw new GsError('GS_ERR_DRIVER_VALUE', `${name} spans ${bits.length} coils; one write sets at most ${MAX_WRITE_COILS}`);
+    return bits.length === 1 ? (c) => c.writeCoil(address, bits[0]!) : (c) => c.writeCoils(address, bits);
+  }
+  if (attrs.bit !== undefined || attrs.dataType === 'bool') {
+    if (typeof value !== 'boolean') throw new GsError('GS_ERR_DRIVER_VALUE', `${name} is a bit: it takes true or false, not ${typeof value}`);
+    // Read-modify-write in one turn, so no other request on the bus lands between the two halves.
+    return async (c) => {
+      const current = (await c.readHoldingRegisters(address, 1)).buffer;
+      await c.writeRegister(address, encodeRegisters(value, attrs, current).readUInt16BE(0));
+    };
+  }
+  const words = toWords(encodeRegisters(value, attrs));
+  if (words.length > MAX_WRITE_REGISTERS) throw new GsError('GS_ERR_DRIVER_VALUE', `${name} spans ${words.length} registers; one write sets at most ${MAX_WRITE_REGISTERS}`);
+  return words.length === 1 ? (c) => c.writeRegister(address, words[0]!) : (c) => c.writeRegisters(address, words);
 }
 
 async function readTable(c: ModbusClient, req: ReadRequest): Promise<Buffer> {

@@ -1,5 +1,6 @@
-import type { ModbusClient, ModbusTransport } from './transport.js';
+import { destroySocket, type ModbusClient, type ModbusTransport } from './transport.js';
 
+/** Modbus TCP: MBAP framing on a socket. */
 export class TcpTransport implements ModbusTransport {
   constructor(
     readonly host: string,
@@ -10,9 +11,13 @@ export class TcpTransport implements ModbusTransport {
     return `tcp://${this.host}:${this.port}`;
   }
 
-  connect(client: ModbusClient): Promise<void> {
+  async connect(client: ModbusClient): Promise<void> {
     // No socket timeout here: modbus-serial would keep it as an idle timeout on the open socket; the
     // link bounds the connect attempt itself and each transaction has its own timeout.
-    return client.connectTCP(this.host, { port: this.port });
+    await client.connectTCP(this.host, { port: this.port });
+  }
+
+  release(client: ModbusClient): Promise<void> {
+    return destroySocket(client);
   }
 }
