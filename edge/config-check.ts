@@ -230,8 +230,8 @@ export class ConfigChecker {
       let kind: string | undefined;
       if (typeof d.profile === 'string') {
         if (!this.profiles.has(d.profile)) {
-          const known = this.profiles.all().map((p) => p.id).sort().join(', ');
-          this.add(`${at}/profile`, `unknown device profile "${d.profile}" (known: ${known})`);
+          const closest = closestIds(d.profile, this.profiles.all().map((p) => p.id), 3).join(', ');
+          this.add(`${at}/profile`, `unknown device profile "${d.profile}" (closest known: ${closest})`);
         } else {
           const profile = this.profiles.get(d.profile);
           protocol = profile.protocol;
@@ -283,4 +283,17 @@ export class ConfigChecker {
     }
     return out;
   }
+}
+
+/** The `n` ids most like `wanted` (Dice coefficient on character bigrams): a typo's likely fixes. */
+function closestIds(wanted: string, ids: string[], n: number): string[] {
+  const bigrams = (s: string) => new Set(Array.from({ length: Math.max(0, s.length - 1) }, (_, i) => s.slice(i, i + 2)));
+  const w = bigrams(wanted);
+  const score = (id: string) => {
+    const b = bigrams(id);
+    let shared = 0;
+    for (const x of b) if (w.has(x)) shared++;
+    return (2 * shared) / (w.size + b.size || 1);
+  };
+  return ids.map((id) => ({ id, s: score(id) })).sort((a, b) => b.s - a.s || a.id.localeCompare(b.id)).slice(0, n).map((x) => x.id);
 }

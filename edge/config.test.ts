@@ -107,7 +107,7 @@ t.test('every problem is listed at once, each with file, path and line', async (
     t.ok(err.details.some((d) => (typeof path === 'string' ? d.path === path : path.test(d.path)) && message.test(d.message) && d.file !== undefined),
       `${String(path)}: ${message}`);
   at('/devices/1/id', /duplicate device id "wl-qingquan-001" \(also \/devices\/0\)/);
-  at('/devices/1/profile', /unknown device profile "generic\/radar-gauge".*known: generic\/radar-water-level-gauge/);
+  at('/devices/1/profile', /unknown device profile "generic\/radar-gauge" \(closest known: generic\/radar-water-level-gauge, /);
   at('/devices/1/pollInterval', /./);
   at('/devices/1/connection', /host/);
   at('/devices/1/connection/port', /./);
