@@ -14,6 +14,8 @@ import { openapiPlugin } from './plugins/openapi.js';
 import { supervisionPlugin } from './plugins/supervision.js';
 import { webhooksPlugin } from './plugins/webhooks.js';
 import { webhookRoutes } from './webhooks/routes.js';
+import { authRoutes } from './auth/routes.js';
+import { auditPlugin } from './plugins/audit.js';
 import { healthRoutes } from './health.js';
 import { edgeRoutes } from './edges/routes.js';
 import { alarmRoutes } from './alarms/routes.js';
@@ -40,6 +42,7 @@ export async function buildCloud(opts: CloudOptions = {}): Promise<FastifyInstan
     await app.register(clockPlugin, { clock: o.clock });
     await app.register(dbPlugin, { url: o.db });
     await app.register(authPlugin, { adminToken: o.adminToken });
+    await app.register(auditPlugin, {});
     await app.register(gridsPlugin);
     await app.register(eventsPlugin, { config: o.config, feedPollMs: o.feedPollMs });
     await app.register(supervisionPlugin, { everyMs: o.supervisionMs });
@@ -55,6 +58,7 @@ export async function buildCloud(opts: CloudOptions = {}): Promise<FastifyInstan
         await api.register(eventRoutes);
         await api.register(eventStreamRoutes);
         await api.register(webhookRoutes);
+        await api.register(authRoutes);
       },
       { prefix: '/api/v1' },
     );

@@ -39,9 +39,9 @@ t.test('bad requests: code, status, details; the server carries on', async (t) =
     { name: 'form data', req: { method: 'POST', url: '/api/v1/alarms', headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' }, payload: 'a=1' }, status: 415, code: 'GS_ERR_MEDIA_TYPE' },
     { name: 'unknown route', req: { method: 'GET', url: '/api/v1/nothing-here?x=1' }, status: 404, code: 'GS_ERR_ROUTE_NOT_FOUND' },
     { name: 'wrong method', req: { method: 'DELETE', url: '/api/v1/events' }, status: 404, code: 'GS_ERR_ROUTE_NOT_FOUND' },
-    { name: 'unknown grid', req: { method: 'GET', url: '/api/v1/grids/nowhere' }, status: 404, code: 'GS_ERR_GRID_NOT_FOUND' },
-    { name: 'locate without lat', req: { method: 'GET', url: '/api/v1/grids/locate?lon=101' }, status: 400, code: 'GS_ERR_VALIDATION' },
-    { name: 'locate out of range', req: { method: 'GET', url: '/api/v1/grids/locate?lon=200&lat=38' }, status: 400, code: 'GS_ERR_VALIDATION', detail: '/lon' },
+    { name: 'unknown grid', req: { method: 'GET', url: '/api/v1/grids/nowhere', headers: { authorization: `Bearer ${ADMIN}` } }, status: 404, code: 'GS_ERR_GRID_NOT_FOUND' },
+    { name: 'locate without lat', req: { method: 'GET', url: '/api/v1/grids/locate?lon=101', headers: { authorization: `Bearer ${ADMIN}` } }, status: 400, code: 'GS_ERR_VALIDATION' },
+    { name: 'locate out of range', req: { method: 'GET', url: '/api/v1/grids/locate?lon=200&lat=38', headers: { authorization: `Bearer ${ADMIN}` } }, status: 400, code: 'GS_ERR_VALIDATION', detail: '/lon' },
   ];
   for (const c of cases) {
     const res = await app.inject(c.req);
@@ -100,7 +100,7 @@ t.test('healthz reports a dead database as 503, not a crash', async (t) => {
   const res = await app.inject({ url: '/healthz' });
   t.equal(res.statusCode, 503);
   t.same(res.json(), { status: 'degraded', db: 'error' });
-  const list = await app.inject({ url: '/api/v1/events' });
+  const list = await app.inject({ url: '/api/v1/events', headers: { authorization: `Bearer ${ADMIN}` } });
   t.equal(list.statusCode, 500, 'reads fail as our fault…');
   t.same(list.json(), { code: 'GS_ERR_INTERNAL', message: 'internal error' }, '…without leaking internals');
 });

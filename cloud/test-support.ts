@@ -34,7 +34,7 @@ export async function createEdgeToken(app: FastifyInstance, id: string): Promise
   return (await expectOk(res)).json<{ token: string }>().token;
 }
 
-export function admin(app: FastifyInstance, method: 'GET' | 'POST', url: string, payload?: unknown): Promise<LightMyRequestResponse> {
+export function admin(app: FastifyInstance, method: 'GET' | 'POST' | 'DELETE', url: string, payload?: unknown): Promise<LightMyRequestResponse> {
   return app.inject({ method, url, headers: { authorization: `Bearer ${ADMIN}` }, ...(payload === undefined ? {} : { payload: payload as object }) });
 }
 
@@ -47,8 +47,9 @@ export function postAlarms(app: FastifyInstance, token: string, alarms: unknown[
   return app.inject({ method: 'POST', url: '/api/v1/alarms', headers: { authorization: `Bearer ${token}` }, payload: { alarms } });
 }
 
-export async function getJson<T>(app: FastifyInstance, url: string): Promise<T> {
-  const res = await app.inject({ url });
+/** GET as the admin token (every read needs a credential); `as` reads with another key. */
+export async function getJson<T>(app: FastifyInstance, url: string, as: string = ADMIN): Promise<T> {
+  const res = await app.inject({ url, headers: { authorization: `Bearer ${as}` } });
   if (res.statusCode !== 200) throw new Error(`GET ${url}: HTTP ${res.statusCode}: ${res.body}`);
   return res.json<T>();
 }

@@ -19,6 +19,8 @@ export interface DemoOptions {
 
 export interface Demo {
   cloudUrl: string;
+  /** A read-only API key (role auditor) for looking around: every read route needs a credential. */
+  apiKey: string;
   edgeConfigFile: string;
   stop(): Promise<void>;
 }
@@ -47,6 +49,7 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
     };
     await post('/api/v1/grids/import', JSON.parse(readFileSync(SAMPLE_GRIDS, 'utf8')));
     const edge = await post('/api/v1/edges', { id: 'town-qingquan', name: 'Qingquan Town edge (清泉镇)' });
+    const apiKey = String((await post('/api/v1/api-keys', { name: 'demo viewer', role: 'auditor' })).key);
 
     const riverside = await new SimulatedWaterLevelGauge(opts.scenario ?? floodPulse()).start();
     stops.push(() => riverside.stop());
@@ -92,10 +95,10 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
     const sse = subscribeSse(`${cloud.url}/api/v1/events/stream`, (m) => {
       const e = JSON.parse(m.data) as Record<string, unknown>;
       log(`  [${m.event}] ${String(e.title ?? `${String(e.categoryLabel)} ${String(e.alarmType)}`)} — grid ${String(e.gridName ?? e.gridId)}, priority ${String(e.priority)}, occurrences ${String(e.occurrenceCount)}`);
-    });
+    }, { authorization: `Bearer ${apiKey}` });
     stops.push(async () => sse.close());
     await sse.ready;
-    return { cloudUrl: cloud.url, edgeConfigFile, stop };
+    return { cloudUrl: cloud.url, apiKey, edgeConfigFile, stop };
   } catch (err) {
     await stop();
     throw err;
@@ -113,10 +116,11 @@ export async function runDemo(opts: { port: number; dataDir: string }): Promise<
       'The riverside gauge rises past the 3.5 m warning line (警戒水位) about 10 s from now; a 防汛 grid event opens ~10 s later.',
       '',
       `  API docs (OpenAPI)   ${u}/docs`,
-      `  grid events          ${u}/api/v1/events`,
-      `  live event stream    curl -N ${u}/api/v1/events/stream`,
-      `  alarms               ${u}/api/v1/alarms`,
-      `  grids                ${u}/api/v1/grids`,
+      `  read-only API key    ${demo.apiKey}`,
+      `  grid events          curl -H "Authorization: Bearer ${demo.apiKey}" ${u}/api/v1/events`,
+      `  live event stream    curl -N -H "Authorization: Bearer ${demo.apiKey}" ${u}/api/v1/events/stream`,
+      `  statistics           curl -H "Authorization: Bearer ${demo.apiKey}" ${u}/api/v1/stats/events`,
+      `  alarms, grids        ${u}/api/v1/alarms, ${u}/api/v1/grids (same header)`,
       `  edge config          ${demo.edgeConfigFile}`,
       `  logs                 ${join(dirname(demo.edgeConfigFile), 'edge.log')}, ${join(dirname(demo.edgeConfigFile), 'cloud.log')}`,
       '',

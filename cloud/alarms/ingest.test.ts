@@ -2,7 +2,7 @@
 // dedup into events, clears, out-of-order delivery, grid assignment.
 import t from 'tap';
 import { sql } from 'kysely';
-import { testCloud, postAlarms, getJson, envelope, raiseAndClear, createEdgeToken, SAMPLE_COUNTY, type EventJsonT } from '../test-support.js';
+import { ADMIN, testCloud, postAlarms, getJson, envelope, raiseAndClear, createEdgeToken, SAMPLE_COUNTY, type EventJsonT } from '../test-support.js';
 
 type AlarmListT = { items: Array<{ id: string; alarmId: string; edgeId: string; state: string; lastSeq: number; value: unknown; eventId: string | null; clearedAt: string | null }> };
 type EventListT = { items: EventJsonT[]; nextCursor: string | null };
@@ -197,10 +197,10 @@ t.test('alarm ids are scoped by edge; alarm reads and filters', async (t) => {
   t.equal((await getJson<AlarmListT>(app, '/api/v1/alarms?edgeId=town-b&alarmId=alarm-shared01')).items.length, 1);
   const one = await getJson<{ id: string; alarmId: string }>(app, `/api/v1/alarms/${all.items[0]!.id}`);
   t.equal(one.id, all.items[0]!.id);
-  const missing = await app.inject({ url: '/api/v1/alarms/nope' });
+  const missing = await app.inject({ url: '/api/v1/alarms/nope', headers: { authorization: `Bearer ${ADMIN}` } });
   t.equal(missing.statusCode, 404);
   t.equal(missing.json().code, 'GS_ERR_ALARM_NOT_FOUND');
-  const bad = await app.inject({ url: '/api/v1/alarms?state=burning' });
+  const bad = await app.inject({ url: '/api/v1/alarms?state=burning', headers: { authorization: `Bearer ${ADMIN}` } });
   t.equal(bad.statusCode, 400);
   t.equal(bad.json().code, 'GS_ERR_VALIDATION');
 });

@@ -32,9 +32,11 @@ export function toAlarmJson(r: Selectable<AlarmsTable>): AlarmJson {
 }
 
 /** Newest first by when the cloud first stored the alarm. */
-export async function listAlarms(db: Kysely<Database>, q: AlarmListQuery): Promise<AlarmList> {
+/** `townId`: a town key's scope — only alarms linked to that town's events. */
+export async function listAlarms(db: Kysely<Database>, q: AlarmListQuery, townId: string | null = null): Promise<AlarmList> {
   const limit = q.limit ?? DEFAULT_PAGE_SIZE;
   let query = db.selectFrom('alarms').selectAll();
+  if (townId !== null) query = query.where('event_id', 'in', db.selectFrom('events').select('id').where('town_id', '=', townId));
   if (q.deviceId) query = query.where('device_id', '=', q.deviceId);
   if (q.state) query = query.where('state', '=', q.state);
   if (q.edgeId) query = query.where('edge_id', '=', q.edgeId);
@@ -49,8 +51,10 @@ export async function listAlarms(db: Kysely<Database>, q: AlarmListQuery): Promi
   return { items: page.map(toAlarmJson), nextCursor: rows.length > limit && last ? encodeCursor({ t: last.created_at, id: last.id }) : null };
 }
 
-export async function getAlarm(db: Kysely<Database>, id: string): Promise<AlarmJson | null> {
-  const r = await db.selectFrom('alarms').selectAll().where('id', '=', id).executeTakeFirst();
+export async function getAlarm(db: Kysely<Database>, id: string, townId: string | null = null): Promise<AlarmJson | null> {
+  let q = db.selectFrom('alarms').selectAll().where('id', '=', id);
+  if (townId !== null) q = q.where('event_id', 'in', db.selectFrom('events').select('id').where('town_id', '=', townId));
+  const r = await q.executeTakeFirst();
   return r ? toAlarmJson(r) : null;
 }
 

@@ -5,6 +5,7 @@ import { GsError } from '../../contracts/errors.js';
 import { errorResponses } from '../http/schemas.js';
 import { getEventsByIds } from '../events/repo.js';
 import { ingestAlarms } from './ingest.js';
+import { townOf } from '../plugins/auth.js';
 import { getAlarm, listAlarms } from './repo.js';
 import { AlarmJson, AlarmList, AlarmListQuery, type AlarmList as AlarmListT } from './schemas.js';
 
@@ -56,14 +57,16 @@ export const alarmRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/alarms',
     {
+      onRequest: app.requireScope('alarms:read'),
       schema: { tags, summary: 'List alarms, newest first', querystring: AlarmListQuery, response: { 200: AlarmList, ...errorResponses(400) } },
     },
-    async (req): Promise<AlarmListT> => listAlarms(app.db, req.query),
+    async (req): Promise<AlarmListT> => listAlarms(app.db, req.query, townOf(req)),
   );
 
   app.get(
     '/alarms/:id',
     {
+      onRequest: app.requireScope('alarms:read'),
       schema: {
         tags,
         summary: 'One alarm (by its cloud id)',
@@ -72,7 +75,7 @@ export const alarmRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req) => {
-      const alarm = await getAlarm(app.db, req.params.id);
+      const alarm = await getAlarm(app.db, req.params.id, townOf(req));
       if (!alarm) throw new GsError('GS_ERR_ALARM_NOT_FOUND', `alarm "${req.params.id}" not found`);
       return alarm;
     },

@@ -166,6 +166,34 @@ export interface WebhookDeliveriesTable {
   delivered_at: number | null;
 }
 
+export interface ApiKeysTable {
+  id: string;
+  name: string;
+  /** sha256 of the key; the key itself is shown once. */
+  key_hash: string;
+  role: string;
+  /** JSON array narrowing the role's scopes, or null for all of them. */
+  scopes: string | null;
+  town_id: string | null;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface AuditLogTable {
+  id: string;
+  at: number;
+  actor_kind: string;
+  actor_id: string;
+  actor_name: string;
+  method: string;
+  /** The route pattern, e.g. /api/v1/events/:id/transitions. */
+  route: string;
+  target_id: string | null;
+  status: number;
+  /** The request body as JSON with secrets removed, cut at 2 KB. */
+  body: string | null;
+}
+
 export interface Database {
   edges: EdgesTable;
   alarm_transitions: AlarmTransitionsTable;
@@ -177,6 +205,8 @@ export interface Database {
   event_feed: EventFeedTable;
   webhook_subscriptions: WebhookSubscriptionsTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  api_keys: ApiKeysTable;
+  audit_log: AuditLogTable;
 }
 
 export type Db = Kysely<Database>;

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { testCloud, postAlarms, getJson, envelope, SAMPLE_COUNTY, type EventJsonT } from '../test-support.js';
+import { ADMIN, testCloud, postAlarms, getJson, envelope, SAMPLE_COUNTY, type EventJsonT } from '../test-support.js';
 
 type EventListT = { items: EventJsonT[]; nextCursor: string | null };
 
@@ -88,7 +88,7 @@ t.test('bad list queries are 400s with the parameter named', async (t) => {
     ['cursor=not-a-cursor', '/cursor'],
     ['colour=red', '/colour'],
   ] as const) {
-    const res = await app.inject({ url: `/api/v1/events?${q}` });
+    const res = await app.inject({ url: `/api/v1/events?${q}`, headers: { authorization: `Bearer ${ADMIN}` } });
     t.equal(res.statusCode, 400, q);
     t.equal(res.json().code, 'GS_ERR_VALIDATION', q);
     t.ok(res.json().details.some((d: { path: string }) => d.path.startsWith(path)), `${q} → ${path}`);
@@ -109,7 +109,7 @@ t.test('detail: the event with its alarms and timeline; unknown id is GS_ERR_EVE
   t.match(e.timeline[0]!.data, { alarmId: 'alarm-det00001', seq: 0, value: 3.8, gridId: 'qingquan-riverside-g01' });
   t.equal(e.timeline[1]!.at, new Date(clock.now()).toISOString());
 
-  const missing = await app.inject({ url: '/api/v1/events/01NOPE' });
+  const missing = await app.inject({ url: '/api/v1/events/01NOPE', headers: { authorization: `Bearer ${ADMIN}` } });
   t.equal(missing.statusCode, 404);
   t.match(missing.json(), { code: 'GS_ERR_EVENT_NOT_FOUND', message: /01NOPE/ });
 });

@@ -5,6 +5,7 @@ import { errorResponses } from '../http/schemas.js';
 import { getEventDetail, getEventsByIds, listEvents } from './repo.js';
 import { EventDetailJson, EventList, EventListQuery, TransitionBody, type EventList as EventListT } from './schemas.js';
 import { applyTransition } from './transitions.js';
+import { inScope, townOf } from '../plugins/auth.js';
 import { eventStats, STATS_GROUPS } from './stats.js';
 import { parseTimeParam } from '../http/time.js';
 import { nullable } from '../http/schemas.js';
@@ -15,6 +16,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/events',
     {
+      onRequest: app.requireScope('events:read'),
       schema: {
         tags,
         summary: 'List grid events, newest first',
@@ -23,12 +25,19 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: EventList, ...errorResponses(400) },
       },
     },
-    async (req): Promise<EventListT> => listEvents(app.db, app.policy, req.query, app.clock),
+    async (req): Promise<EventListT> => {
+      const town = townOf(req);
+      if (town && req.query.townId !== undefined && req.query.townId !== town) {
+        throw new GsError('GS_ERR_AUTH_FORBIDDEN', `this key sees only town "${town}"`, [{ path: '/townId', message: `must be ${town} or absent` }]);
+      }
+      return listEvents(app.db, app.policy, town ? { ...req.query, townId: town } : req.query, app.clock);
+    },
   );
 
   app.get(
     '/events/:id',
     {
+      onRequest: app.requireScope('events:read'),
       schema: {
         tags,
         summary: 'One grid event with its alarms and timeline',
@@ -38,7 +47,8 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req) => {
       const e = await getEventDetail(app.db, app.policy, req.params.id);
-      if (!e) throw new GsError('GS_ERR_EVENT_NOT_FOUND', `grid event "${req.params.id}" not found`);
+      // Another town's event answers as if it did not exist: a town key learns nothing of it.
+      if (!e || !inScope(req, e.townId)) throw new GsError('GS_ERR_EVENT_NOT_FOUND', `grid event "${req.params.id}" not found`);
       return e;
     },
   );
@@ -46,6 +56,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/stats/events',
     {
+      onRequest: app.requireScope('events:read'),
       schema: {
         tags,
         summary: 'Event statistics per town, grid or category: counts, handling rate (处置率), overdue rate, mean time to accept and to resolve',
@@ -84,7 +95,8 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const groupBy = req.query.groupBy ?? 'town';
       const from = parseTimeParam(req.query.from, 'from');
       const to = parseTimeParam(req.query.to, 'to');
-      const items = await eventStats(app.db, app.policy, { groupBy, now: app.clock.now(), ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) });
+      const town = townOf(req);
+      const items = await eventStats(app.db, app.policy, { groupBy, now: app.clock.now(), ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}), ...(town ? { townId: town } : {}) });
       return { groupBy, items };
     },
   );
@@ -92,7 +104,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/events/:id/transitions',
     {
-      onRequest: app.requireAdmin,
+      onRequest: app.requireScope('events:write'),
       schema: {
         tags,
         summary: 'Move an event one step along the governance loop',
@@ -107,9 +119,13 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (req) => {
       const { id } = req.params;
       const b = req.body;
+      const own = await app.db.selectFrom('events').select(['town_id']).where('id', '=', id).executeTakeFirst();
+      if (!own || !inScope(req, own.town_id)) throw new GsError('GS_ERR_EVENT_NOT_FOUND', `grid event "${id}" not found`);
+      const p = req.principal!;
       await applyTransition({ db: app.db, clock: app.clock, newId: app.newId }, id, {
         action: b.action,
-        actor: b.actor ?? 'admin',
+        // A key acts under its own name; only the shared admin token may say on whose behalf.
+        actor: p.kind === 'admin-token' ? (b.actor ?? 'admin') : p.name,
         ...(b.note !== undefined ? { note: b.note } : {}),
         ...(b.assignee ? { assignee: b.assignee } : {}),
         ...(b.attachments ? { attachments: b.attachments } : {}),

@@ -1,6 +1,6 @@
 // Statistics over a small, hand-made history on a manual clock, so every figure is checked by hand.
 import t from 'tap';
-import { admin, envelope, getJson, postAlarms, SAMPLE_COUNTY, testCloud } from '../test-support.js';
+import { ADMIN, admin, envelope, getJson, postAlarms, SAMPLE_COUNTY, testCloud } from '../test-support.js';
 
 type Row = { key: string | null; label: string | null; total: number; open: number; handled: number; handlingRate: number | null; overdue: number; overdueRate: number | null; meanMinutesToAccept: number | null; meanMinutesToResolve: number | null };
 const MIN = 60_000;
@@ -45,8 +45,8 @@ t.test('per town, grid and category: counts, handling rate, overdue rate, mean m
   const window = await getJson<{ items: Row[] }>(app, `/api/v1/stats/events?from=${start + 30 * MIN}`);
   t.same(window.items.map((r) => [r.key, r.total]), [['dongle', 1], ['qingquan', 1]], 'from bounds openedAt');
 
-  t.equal((await app.inject({ url: '/api/v1/stats/events?groupBy=street' })).statusCode, 400);
-  t.equal((await app.inject({ url: '/api/v1/stats/events?from=yesterday' })).statusCode, 400);
+  t.equal((await app.inject({ url: '/api/v1/stats/events?groupBy=street', headers: { authorization: `Bearer ${ADMIN}` } })).statusCode, 400);
+  t.equal((await app.inject({ url: '/api/v1/stats/events?from=yesterday', headers: { authorization: `Bearer ${ADMIN}` } })).statusCode, 400);
 
   // The list filters the governance platform asked for: town and overdue.
   const list = (q: string) => getJson<{ items: Array<{ deviceId: string; townId: string | null }> }>(app, `/api/v1/events?${q}`);

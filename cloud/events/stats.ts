@@ -24,7 +24,7 @@ export interface StatsRow {
 
 const COLUMN = { town: 'events.town_id', grid: 'events.grid_id', category: 'events.category' } as const;
 
-export async function eventStats(db: Kysely<Database>, policy: EventPolicy, q: { groupBy: StatsGroup; from?: number; to?: number; now: number }): Promise<StatsRow[]> {
+export async function eventStats(db: Kysely<Database>, policy: EventPolicy, q: { groupBy: StatsGroup; from?: number; to?: number; townId?: string; now: number }): Promise<StatsRow[]> {
   const col = sql.ref(COLUMN[q.groupBy]);
   const done = sql`events.status IN ('resolved', 'verified', 'closed')`;
   // Late: handled after the deadline, or still open past it.
@@ -44,6 +44,7 @@ export async function eventStats(db: Kysely<Database>, policy: EventPolicy, q: {
     .orderBy(col);
   if (q.from !== undefined) query = query.where('events.opened_at', '>=', q.from);
   if (q.to !== undefined) query = query.where('events.opened_at', '<', q.to);
+  if (q.townId !== undefined) query = query.where('events.town_id', '=', q.townId);
   const rows = await query.execute();
   const names = q.groupBy === 'category' ? new Map<string, string>() : await gridNames(db, rows.map((r) => r.key).filter((k): k is string => k !== null));
   return rows.map((r) => {

@@ -18,7 +18,7 @@ interface Frame {
 /** Connects, resolves once the response head arrived; frames collects every SSE block. */
 function connect(url: string, headers: Record<string, string> = {}): Promise<{ res: IncomingMessage; frames: Frame[]; raw: () => string; next: (pred: (f: Frame) => boolean) => Promise<Frame> }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { headers: { accept: 'text/event-stream', ...headers } }, (res) => {
+    const req = request(url, { headers: { accept: 'text/event-stream', authorization: `Bearer ${ADMIN}`, ...headers } }, (res) => {
       const frames: Frame[] = [];
       let buf = '';
       let all = '';
@@ -109,7 +109,7 @@ t.test('an ingest reaches a connected client as event.opened, then updated and c
 });
 
 t.test('a client that disconnects is forgotten', async (t) => {
-  const cloud = await startCloud({ port: 0, db: ':memory:', logger: false });
+  const cloud = await startCloud({ port: 0, db: ':memory:', adminToken: ADMIN, logger: false });
   t.teardown(() => cloud.close());
   const bus = cloud.app.bus as unknown as { size: number };
   const before = bus.size; // the webhook dispatcher listens too
@@ -155,7 +155,7 @@ t.test('a client that reconnects with Last-Event-ID gets what it missed, in orde
   const ids = again.frames.filter((f) => f.id).map((f) => Number(f.id));
   t.ok(ids.every((id, i) => id > Number(seen.id) && (i === 0 || id > ids[i - 1]!)), 'after the resume point, increasing');
 
-  const bad = await fetch(`${cloud.url}/api/v1/events/stream`, { headers: { 'last-event-id': 'x; drop table' } });
+  const bad = await fetch(`${cloud.url}/api/v1/events/stream`, { headers: { 'last-event-id': 'x; drop table', authorization: `Bearer ${ADMIN}` } });
   t.equal(bad.status, 400, 'a malformed Last-Event-ID is refused');
   await bad.body?.cancel();
 });

@@ -7,6 +7,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { ServerResponse } from 'node:http';
 import Type from 'typebox';
 import type { BusMessage } from './bus.js';
+import { townOf } from '../plugins/auth.js';
 
 export const KEEP_ALIVE_MS = 15_000;
 /** A client this far behind (unsent bytes) is cut off rather than buffered without bound. */
@@ -29,6 +30,7 @@ export const eventStreamRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/events/stream',
     {
+      onRequest: app.requireScope('events:read'),
       // A HEAD would be answered by this handler too and never end.
       exposeHeadRoute: false,
       schema: {
@@ -54,8 +56,10 @@ export const eventStreamRoutes: FastifyPluginAsyncTypebox = async (app) => {
       res.write('retry: 3000\n: connected\n\n');
       open.add(res);
       let sent = resumeAfter === undefined ? 0 : Number(resumeAfter);
+      const town = townOf(req);
       const send = (m: BusMessage) => {
         if (m.id <= sent) return; // replayed already
+        if (town && m.event.townId !== town) return;
         if (res.writableLength > MAX_BUFFERED_BYTES) {
           req.log.warn('event stream client too slow; disconnecting it');
           res.destroy();

@@ -35,6 +35,7 @@ export const gridRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/grids',
     {
+      onRequest: app.requireScope('grids:read'),
       schema: { tags, summary: 'List grids (without geometry)', querystring: GridListQuery, response: { 200: GridList, ...errorResponses(400) } },
     },
     async (req): Promise<GridListT> => ({ items: await listGrids(app.db, req.query) }),
@@ -43,6 +44,7 @@ export const gridRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/grids/locate',
     {
+      onRequest: app.requireScope('grids:read'),
       schema: {
         tags,
         summary: 'Grids that contain a point, most specific first',
@@ -57,6 +59,7 @@ export const gridRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/grids/:id',
     {
+      onRequest: app.requireScope('grids:read'),
       schema: {
         tags,
         summary: 'One grid with its geometry',

@@ -57,8 +57,9 @@ export function writeEdgeConfig(dir: string, o: { cloudUrl: string; token: strin
   return file;
 }
 
-export async function getJson<T>(url: string): Promise<T> {
-  const res = await fetch(url);
+/** GET with a credential (the county's admin token unless another key is given): every read needs one. */
+export async function getJson<T>(url: string, token: string = ADMIN_TOKEN): Promise<T> {
+  const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
   if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
   return (await res.json()) as T;
 }

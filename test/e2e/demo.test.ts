@@ -19,7 +19,7 @@ t.test('the demo opens a 防汛 grid event from its simulated gauge', async (t) 
   });
   t.teardown(() => demo.stop());
   const events = await waitFor('a grid event', async () => {
-    const r = await getJson<{ items: EventJson[] }>(`${demo.cloudUrl}/api/v1/events`);
+    const r = await getJson<{ items: EventJson[] }>(`${demo.cloudUrl}/api/v1/events`, demo.apiKey);
     return r.items.length > 0 ? r.items : undefined;
   });
   t.equal(events[0]!.deviceId, 'wl-qingquan-001', 'the flooding gauge, not the steady one');

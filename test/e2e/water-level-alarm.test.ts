@@ -10,7 +10,7 @@ import { PymodbusServer } from '../helpers/pymodbus.js';
 import { writeHolding } from '../helpers/modbus-client.js';
 import { waitFor } from '../helpers/wait.js';
 import { subscribeSse, type SseMessage } from '../../demo/sse-client.js';
-import { startCounty, writeEdgeConfig, getJson, type EventJson } from './county.js';
+import { ADMIN_TOKEN, startCounty, writeEdgeConfig, getJson, type EventJson } from './county.js';
 
 t.test('a water-level alarm from a Modbus gauge becomes a grid event, live on SSE', async (t) => {
   if (!(await needs(t, 'pymodbus (Debian python3-pymodbus, run by /usr/bin/python3)', () => pythonHasModule('pymodbus')))) return;
@@ -20,7 +20,7 @@ t.test('a water-level alarm from a Modbus gauge becomes a grid event, live on SS
   t.teardown(() => county.close());
 
   const seen: SseMessage[] = [];
-  const sse = subscribeSse(`${county.url}/api/v1/events/stream`, (m) => seen.push(m));
+  const sse = subscribeSse(`${county.url}/api/v1/events/stream`, (m) => seen.push(m), { authorization: `Bearer ${ADMIN_TOKEN}` });
   t.teardown(() => sse.close());
   await sse.ready;
 

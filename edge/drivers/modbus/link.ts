@@ -119,6 +119,8 @@ export class ModbusLink {
       throw new ModbusFailure('GS_ERR_DRIVER_CLOSED', 'closed', true);
     }
     this.failures = 0;
+    // Silence before a reconnect may have been the link's, not the slaves': let each prove itself now.
+    this.quarantine.probeAllNow();
     this.lastFailure = undefined;
     let reject!: (f: ModbusFailure) => void;
     const promise = new Promise<never>((_, rej) => (reject = rej));

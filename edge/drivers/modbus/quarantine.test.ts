@@ -50,3 +50,20 @@ t.test('equal jitter stays within the upper half of the window', async (t) => {
   }
   t.pass('all within [ceiling/2, ceiling]');
 });
+
+t.test('a quarantined slave that answers again lets its quarantined neighbours probe at once', async (t) => {
+  const clock = new ManualClock(0);
+  const q = new Quarantine(clock, () => 0.5);
+  q.unanswered(1);
+  q.unanswered(2);
+  q.unanswered(2);
+  t.equal(q.admit(1), 'quarantined');
+  t.equal(q.admit(2), 'quarantined');
+  clock.advance(800);
+  t.equal(q.admit(1), 'probe', 'unit 1 probes after its first backoff');
+  t.ok(q.answered(1), 'and answers: the line is back');
+  t.equal(q.admit(2), 'probe', 'unit 2 probes now instead of waiting out its longer backoff');
+  q.unanswered(2);
+  t.equal(q.admit(2), 'quarantined', 'a slave that is really dead goes back into quarantine, its backoff kept');
+  t.match(q.status(), [{ unitId: 2, misses: 3 }]);
+});

@@ -49,9 +49,21 @@ export class Quarantine {
     return 'probe';
   }
 
-  /** The slave answered (data or an exception: either way it is alive). True when it was quarantined. */
+  /**
+   * The slave answered (data or an exception: either way it is alive). True when it was quarantined.
+   * A quarantined slave that answers again means the line may be back (a mended cable, a gateway that
+   * rebooted): its quarantined neighbours get their probe at once instead of waiting out their backoff.
+   */
   answered(unitId: number): boolean {
-    return this.slaves.delete(unitId);
+    const was = this.slaves.delete(unitId);
+    if (was) this.probeAllNow();
+    return was;
+  }
+
+  /** Every quarantined slave may be probed on its next read (the link reconnected, or a slave came back). */
+  probeAllNow(): void {
+    const now = this.clock.now();
+    for (const s of this.slaves.values()) s.probeAt = Math.min(s.probeAt, now);
   }
 
   /** A request to the slave went unanswered; returns the wait until its next probe. */
