@@ -149,9 +149,18 @@ export class EdgeAgent {
         url: config.cloud.url, token: config.cloud.token, batchSize: config.cloud.batchSize, outbox, ...deps,
         logger: logger.child({ component: 'uplink' }), ...(this.opts.fetch ? { fetch: this.opts.fetch } : {}),
       });
-      const drivers = this.opts.drivers ?? defaultDrivers({ ...deps, logger: logger.child({ component: 'driver' }) });
-      const sessions = config.devices.map((device) => drivers.get(device.connection.protocol).open(device.connection));
-      cleanup.push(() => Promise.all(sessions.map((x) => x.close())).then(() => undefined));
+      const drivers =
+        this.opts.drivers ??
+        defaultDrivers(
+          { ...deps, logger: logger.child({ component: 'driver' }) },
+          // The OPC UA client certificate lives with the edge's data, so a wiped /tmp does not make the
+          // plant's administrators trust a new one.
+          { mqtt: { broker: config.mqtt.broker }, opcua: { pkiFolder: join(config.edge.dataDir, 'opcua-pki') } },
+        );
+      // Filled one by one so a device whose session fails to open still gets the others closed.
+      const sessions: Session[] = [];
+      cleanup.push(() => Promise.all(sessions.map((x) => x.close().catch(() => undefined))).then(() => undefined));
+      for (const device of config.devices) sessions.push(drivers.get(device.connection.protocol).open({ ...device.connection, deviceId: device.id }));
       const health = new HealthTracker(config.devices.map((d, i) => {
         const busId = sessions[i]!.busId;
         return { id: d.id, pollIntervalMs: d.pollIntervalMs, ...(busId !== undefined ? { busId } : {}) };

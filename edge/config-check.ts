@@ -3,6 +3,7 @@
 // whatever parts have the right shape — so one run lists a bad duration, an unknown profile and a
 // duplicate id together.
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import type { MqttSettings } from './broker/config.js';
 import { resolve } from 'node:path';
 import { durationMs, type Duration } from '../contracts/duration.js';
 import { isGsError, type ErrorDetail } from '../contracts/errors.js';
@@ -65,6 +66,7 @@ export class ConfigChecker {
     private readonly file: string,
     private readonly baseDir: string,
     private readonly drivers: DriverRegistry,
+    private readonly mqtt: MqttSettings,
   ) {}
 
   private add(path: string, message: string): void {
@@ -97,10 +99,33 @@ export class ConfigChecker {
       edge: { id: edge.id, dataDir: resolve(this.baseDir, edge.dataDir) },
       cloud,
       telemetry,
+      mqtt: this.mqtt,
       profileDirs,
       ruleFiles,
       devices,
     };
+  }
+
+  /**
+   * Devices on the embedded broker each log in with their own name and own a topic root: two with the
+   * same name, or one root inside another's, would let one device speak for another.
+   */
+  private checkMqttAccounts(devices: DeviceConfig[]): void {
+    const users = new Map<string, number>();
+    const roots: Array<{ root: string; i: number }> = [];
+    devices.forEach((d, i) => {
+      const c = d.connection as { protocol?: unknown; broker?: unknown; username?: unknown; topicRoot?: unknown };
+      if (c?.protocol !== 'mqtt' || (c.broker !== undefined && c.broker !== 'embedded')) return;
+      if (typeof c.username === 'string') {
+        const prior = users.get(c.username);
+        if (prior !== undefined) this.add(`/devices/${i}/connection/username`, `MQTT user "${c.username}" is also /devices/${prior}'s; every device logs in with its own`);
+        else users.set(c.username, i);
+      }
+      const root = typeof c.topicRoot === 'string' ? c.topicRoot : `devices/${d.id}/`;
+      const clash = roots.find((r) => r.root.startsWith(root) || root.startsWith(r.root));
+      if (clash) this.add(`/devices/${i}/connection/topicRoot`, `topic root "${root}" overlaps /devices/${clash.i}'s "${clash.root}"`);
+      roots.push({ root, i });
+    });
   }
 
   private checkCloud(c: unknown): EdgeConfig['cloud'] | undefined {
@@ -271,6 +296,7 @@ export class ConfigChecker {
         ...(isObj(d.overrides) ? { overrides: d.overrides as DeviceConfig['overrides'] } : {}),
       });
     });
+    this.checkMqttAccounts(out);
     // Overrides are checked against every rule the edge will run, which is known only after all
     // devices have contributed their profiles' default rules.
     const sets = ruleFiles.map((f) => this.ruleSets.get(f)).filter((s): s is RuleSet => s !== undefined);

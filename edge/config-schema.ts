@@ -3,6 +3,7 @@
 import Type from 'typebox';
 import { Duration } from '../contracts/duration.js';
 import { Location } from '../contracts/geo.js';
+import { MqttSection } from './broker/config.js';
 
 /**
  * Device and edge ids end up in alarm ids, URLs and log lines: keep them to the characters the alarm
@@ -64,6 +65,7 @@ export const EdgeConfigFile = Type.Object(
     edge: Type.Object({ id: Id, dataDir: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
     cloud: CloudSection,
     telemetry: Type.Optional(TelemetrySection),
+    mqtt: Type.Optional(MqttSection),
     profiles: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
     rules: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
     devices: Type.Array(DeviceSection),

@@ -9,6 +9,7 @@ import type { ConnectionConfig } from './drivers/driver.js';
 import { defaultDrivers } from './drivers/index.js';
 import type { DriverRegistry } from './drivers/registry.js';
 import { parseYamlWithLines, withLine, YamlSyntaxError, type ParsedYaml } from '../contracts/yaml.js';
+import { resolveMqttSection, type MqttSection, type MqttSettings } from './broker/config.js';
 
 export interface DeviceConfig {
   id: string;
@@ -39,6 +40,8 @@ export interface EdgeConfig {
   edge: { id: string; dataDir: string };
   cloud: { url: string; token: string; batchSize: number };
   telemetry: TelemetryConfig;
+  /** The embedded MQTT broker (defaults filled in). */
+  mqtt: MqttSettings;
   /** Profile folders, absolute: the bundled library first, then the config's own. */
   profileDirs: string[];
   /** Rule files to load, absolute: the config's `rules`, then the default rules of the profiles in use. */
@@ -74,7 +77,11 @@ export function parseEdgeConfig(text: string, file: string, opts: ParseOptions =
     if (!(err instanceof YamlSyntaxError)) throw err;
     throw new GsError('GS_ERR_CONFIG_YAML', `${file}: not valid YAML: ${err.detail}`, [{ file, path: '', message: err.detail }]);
   }
-  const checker = new ConfigChecker(doc.value, file, baseDir, opts.drivers ?? defaultDrivers());
+  // The drivers check connections against this edge's broker settings (an embedded-broker device
+  // while the broker is disabled is an error); a malformed section is the schema's to report.
+  const section = (doc.value as { mqtt?: MqttSection } | null)?.mqtt;
+  const mqtt = resolveMqttSection(typeof section === 'object' && section !== null ? section : undefined);
+  const checker = new ConfigChecker(doc.value, file, baseDir, opts.drivers ?? defaultDrivers({}, { mqtt: { broker: mqtt.broker } }), mqtt);
   const config = checker.check();
   const details = checker.details.map((d) => (d.file === undefined || d.file === file ? withLine({ ...d, file }, doc) : d));
   if (details.length > 0 || !config) {
