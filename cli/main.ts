@@ -102,6 +102,42 @@ withCloud(grids.command('import'))
     process.stdout.write(`imported ${res.imported} grid(s) from ${file}\n`);
   });
 
+const apiKeys = program.command('api-keys').description('API keys for people and the governance platform');
+withCloud(apiKeys.command('create'))
+  .description('issue a key (shown once): --role admin|dispatcher|technician|integrator|auditor, --town to bind it to one town')
+  .argument('<name>')
+  .requiredOption('--role <role>')
+  .option('--town <townId>')
+  .action(async (name: string, o: { cloud?: string; adminToken?: string; role: string; town?: string }) => {
+    const res = await cloudRequest<{ id: string; key: string; role: string; townId: string | null }>(cloudTarget(o), 'POST', '/api/v1/api-keys', { name, role: o.role, ...(o.town ? { townId: o.town } : {}) });
+    process.stdout.write(`key ${res.id} (${res.role}${res.townId ? `, town ${res.townId}` : ''})\n${res.key}\n(shown once; send it as Authorization: Bearer <key>)\n`);
+  });
+withCloud(apiKeys.command('list'))
+  .description('list keys (never the keys themselves)')
+  .action(async (o: { cloud?: string; adminToken?: string }) => {
+    const res = await cloudRequest<{ items: Array<{ id: string; name: string; role: string; townId: string | null; revokedAt: string | null }> }>(cloudTarget(o), 'GET', '/api/v1/api-keys');
+    for (const k of res.items) process.stdout.write(`${k.id}\t${k.name}\t${k.role}\t${k.townId ?? '-'}\t${k.revokedAt ? `revoked ${k.revokedAt}` : 'live'}\n`);
+  });
+withCloud(apiKeys.command('revoke'))
+  .description('revoke a key; it stops working at once')
+  .argument('<id>')
+  .action(async (id: string, o: { cloud?: string; adminToken?: string }) => {
+    await cloudRequest(cloudTarget(o), 'DELETE', `/api/v1/api-keys/${encodeURIComponent(id)}`);
+    process.stdout.write(`revoked ${id}\n`);
+  });
+
+program
+  .command('mqtt-password')
+  .description("hash a device's MQTT password for edge.yaml (connection.passwordHash); reads it from stdin")
+  .action(async () => {
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    const password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+    if (!password) throw new Error('no password on stdin (echo -n secret | gridsense mqtt-password)');
+    const { hashPassword } = await import('../edge/broker/password.js');
+    process.stdout.write(`${await hashPassword(password)}\n`);
+  });
+
 program
   .command('demo')
   .description('cloud + one edge + simulated devices on embedded defaults (what `npm start` runs)')
