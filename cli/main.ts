@@ -34,7 +34,8 @@ program
   .description('run a town edge agent')
   .requiredOption('-c, --config <file>', 'edge.yaml')
   .option('--check', 'validate the config (and its profiles and rules) and exit')
-  .action(async (o: { config: string; check?: boolean }) => {
+  .option('--no-watch', 'do not apply edits of edge.yaml, rule files and profiles while running')
+  .action(async (o: { config: string; check?: boolean; watch: boolean }) => {
     const { loadEdgeConfig } = await import('../edge/config.js');
     const config = loadEdgeConfig(o.config);
     if (o.check) {
@@ -42,7 +43,7 @@ program
       return;
     }
     const { runEdge } = await import('../edge/agent.js');
-    await runEdge(o.config);
+    await runEdge(o.config, { watch: o.watch });
   });
 
 const profiles = program.command('profiles').description('device profiles (one YAML per model)');

@@ -3,13 +3,17 @@ import { DeviceProfile, type ProfilePoint } from '../contracts/profile.js';
 import { schemaErrors } from '../contracts/validate.js';
 import { isKnownUnit } from '../contracts/units.js';
 import { GsError, type ErrorDetail } from '../contracts/errors.js';
-import { PROTOCOL_CHECKS } from './checks/index.js';
+import { checkPointValue, PROTOCOL_CHECKS } from './checks/index.js';
 import { parseYamlWithLines, withLine, YamlSyntaxError, type ParsedYaml } from '../contracts/yaml.js';
 
-/** Checks the schema cannot express: unique names, known units, sane ranges, and each protocol's own (checks/). */
+/**
+ * Checks the schema cannot express: unique names, known units, sane ranges, values a point's type and
+ * wire data type allow, and each protocol's own, per point and over the layout of all points (checks/).
+ */
 export function semanticErrors(profile: DeviceProfile, file?: string): ErrorDetail[] {
   const out: ErrorDetail[] = [];
   const add = (path: string, message: string) => out.push(file ? { path, message, file } : { path, message });
+  const checks = PROTOCOL_CHECKS[profile.protocol];
   const names = new Set<string>();
   profile.points.forEach((p: ProfilePoint, i: number) => {
     const at = `/points/${i}`;
@@ -18,9 +22,10 @@ export function semanticErrors(profile: DeviceProfile, file?: string): ErrorDeta
     if (p.unit !== undefined && !isKnownUnit(p.unit)) add(`${at}/unit`, `unknown unit "${p.unit}" (see contracts/units.ts)`);
     if (p.range && !(p.range.min < p.range.max)) add(`${at}/range`, `min (${p.range.min}) must be below max (${p.range.max})`);
     if (p.scale === 0) add(`${at}/scale`, 'scale must not be 0');
-    const check = PROTOCOL_CHECKS[profile.protocol];
-    check(p, at, add);
+    checkPointValue(p, at, add);
+    checks.point(p, at, add);
   });
+  checks.layout(profile.points, add);
   return out;
 }
 

@@ -4,6 +4,7 @@ import type Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { systemClock, type Clock } from '../contracts/clock.js';
+import { GsError } from '../contracts/errors.js';
 import type { Reading } from '../contracts/reading.js';
 import { ProfileLibrary } from '../device-profiles/library.js';
 import { loadRuleFiles } from '../rules/compile.js';
@@ -14,6 +15,7 @@ import { envelopeProblems, toEnvelope } from './alarm-envelope.js';
 import { healthEnvelope } from './health/envelope.js';
 import { HealthTracker, type DeviceHealth, type HealthAlarm, type HealthState } from './health/tracker.js';
 import { loadEdgeConfig, type DeviceConfig, type EdgeConfig } from './config.js';
+import { ConfigWatcher } from './config-watch.js';
 import type { Session } from './drivers/driver.js';
 import { defaultDrivers } from './drivers/index.js';
 import type { DriverRegistry } from './drivers/registry.js';
@@ -49,6 +51,15 @@ export interface EdgeStatus {
   buses: Array<{ busId: string; devices: string[]; down: boolean }>;
 }
 
+/** One configured device at work: its session on the driver, the poller that reads it. */
+interface DeviceUnit {
+  config: DeviceConfig;
+  profile: Profile;
+  rule: RuleDevice;
+  session: Session;
+  poller: DevicePoller;
+}
+
 /** Everything start() opens, so stop() can close exactly that. */
 interface Running {
   db: Database.Database;
@@ -56,10 +67,10 @@ interface Running {
   ruleState: RuleStateStore;
   engine: RuleEngine;
   telemetry: TelemetryStore;
-  sessions: Session[];
-  pollers: DevicePoller[];
   uplink: Uplink;
-  devices: Map<string, { rule: RuleDevice; profile: Profile; config: DeviceConfig }>;
+  drivers: DriverRegistry;
+  /** By device id, in configuration order. */
+  units: Map<string, DeviceUnit>;
   savedState?: string;
   health: HealthTracker;
   healthState: RuleStateStore;
@@ -75,10 +86,14 @@ export class EdgeAgent {
   private run?: Running;
   private starting?: Promise<void>;
 
+  /** The configuration running now; applyConfig() replaces it. */
+  config: EdgeConfig;
+
   constructor(
-    readonly config: EdgeConfig,
+    config: EdgeConfig,
     private readonly opts: EdgeAgentOptions = {},
   ) {
+    this.config = config;
     this.clock = opts.clock ?? systemClock;
     this.logger = opts.logger ?? createLogger();
     this.scheduler = opts.scheduler ?? systemScheduler;
@@ -104,9 +119,7 @@ export class EdgeAgent {
     // the sessions cuts short a poll waiting on a silent device instead of waiting out its timeout.
     if (r.healthTimer) this.scheduler.clearTimeout(r.healthTimer.handle);
     r.healthTimer = undefined;
-    const pollersStopped = Promise.all(r.pollers.map((p) => p.stop()));
-    await Promise.all(r.sessions.map((s) => s.close().catch(() => undefined)));
-    await pollersStopped;
+    await this.stopUnits([...r.units.values()]);
     await r.uplink.stop();
     await r.telemetry.stop().catch((err: unknown) => this.logger.error(errFields(err), 'telemetry stop failed'));
     r.outbox.close();
@@ -122,7 +135,7 @@ export class EdgeAgent {
       outboxDepth: r ? r.outbox.depth() : 0,
       deadLetters: r ? r.outbox.deadLetters().length : 0,
       ...(r ? { uplink: r.uplink.status() } : {}),
-      devices: r ? r.pollers.map((p) => ({ ...p.status(), health: r.health.health(p.status().deviceId) ?? 'starting' })) : [],
+      devices: r ? [...r.units.values()].map((u) => ({ ...u.poller.status(), health: r.health.health(u.config.id) ?? 'starting' })) : [],
       buses: r ? r.health.busStatus() : [],
     };
   }
@@ -157,42 +170,108 @@ export class EdgeAgent {
           // plant's administrators trust a new one.
           { mqtt: { broker: config.mqtt.broker }, opcua: { pkiFolder: join(config.edge.dataDir, 'opcua-pki') } },
         );
-      // Filled one by one so a device whose session fails to open still gets the others closed.
-      const sessions: Session[] = [];
-      cleanup.push(() => Promise.all(sessions.map((x) => x.close().catch(() => undefined))).then(() => undefined));
-      for (const device of config.devices) sessions.push(drivers.get(device.connection.protocol).open({ ...device.connection, deviceId: device.id }));
-      const health = new HealthTracker(config.devices.map((d, i) => {
-        const busId = sessions[i]!.busId;
-        return { id: d.id, pollIntervalMs: d.pollIntervalMs, ...(busId !== undefined ? { busId } : {}) };
-      }));
       const run: Running = {
-        db, outbox, ruleState, engine, telemetry, sessions, pollers: [], uplink, devices: new Map(),
-        ...(savedState !== undefined ? { savedState } : {}), health, healthState: RuleStateStore.in(db, 'health'),
+        db, outbox, ruleState, engine, telemetry, uplink, drivers, units: new Map(),
+        ...(savedState !== undefined ? { savedState } : {}), health: new HealthTracker([]), healthState: RuleStateStore.in(db, 'health'),
       };
-
+      // Filled one by one so a device whose session fails to open still gets the others closed.
+      cleanup.push(() => this.stopUnits([...run.units.values()]));
       config.devices.forEach((device, i) => {
-        const profile = profiles.get(device.profile);
-        run.devices.set(device.id, { profile, config: device, rule: { id: device.id, profile: profile.id, kind: profile.kind, ...(device.overrides ? { overrides: device.overrides } : {}) } });
-        run.pollers.push(
-          new DevicePoller({
-            device, profile, session: sessions[i]!, ...deps,
-            logger: logger.child({ component: 'poller' }),
-            onReadings: (readings, d) => this.onReadings(run, readings, d),
-            onStatus: (st) => this.onHealth(run, health.observe(st.deviceId, st.online, clock.now(), st.lastError)),
-            // Spread devices over their interval so a town's gauges do not all hit the bus at once.
-            startOffsetMs: Math.floor((i / config.devices.length) * device.pollIntervalMs),
-          }),
-        );
+        // Spread devices over their interval so a town's gauges do not all hit the bus at once.
+        run.units.set(device.id, this.openUnit(run, device, profiles.get(device.profile), Math.floor((i / config.devices.length) * device.pollIntervalMs)));
       });
+      run.health = this.healthTrackerFor(run);
       this.restoreHealth(run);
       this.run = run;
       uplink.start();
-      for (const p of run.pollers) p.start();
+      for (const u of run.units.values()) u.poller.start();
       logger.info({ edgeId: config.edge.id, devices: config.devices.length, ruleFiles: engine.ruleSets.length, queued: outbox.depth() }, 'edge agent started');
     } catch (err) {
       for (const c of cleanup.reverse()) await Promise.resolve(c()).catch(() => undefined);
       throw err;
     }
+  }
+
+  /**
+   * Runs `next` without a restart: devices added, removed or changed get their sessions and pollers
+   * opened or closed, the rules and profiles are reloaded, everything else keeps running. Rule state
+   * carries over (a hold half run stays half run); alarms of removed devices are cleared. Throws — and
+   * changes nothing — when the new configuration cannot load (a broken rule file, an unknown profile)
+   * or changes what needs a restart (edge id, data folder, cloud, telemetry, MQTT broker).
+   */
+  async applyConfig(next: EdgeConfig): Promise<{ added: string[]; removed: string[]; changed: string[] }> {
+    await this.starting;
+    const r = this.run;
+    if (!r) throw new GsError('GS_ERR_CONFIG_INVALID', 'the edge agent is not running');
+    const fixed = (['edge', 'cloud', 'telemetry', 'mqtt'] as const).filter((k) => JSON.stringify(this.config[k]) !== JSON.stringify(next[k]));
+    if (fixed.length > 0) {
+      throw new GsError('GS_ERR_CONFIG_INVALID', `${fixed.join(', ')} changed: that needs a restart of the edge`, fixed.map((k) => ({ path: `/${k}`, message: 'changes only with a restart' })));
+    }
+    // Everything that can fail comes first, so a bad configuration leaves the running one untouched.
+    const profiles = ProfileLibrary.load(next.profileDirs);
+    const engine = new RuleEngine(loadRuleFiles(next.ruleFiles));
+    engine.importState(r.engine.exportState());
+    const wanted = new Map(next.devices.map((d) => [d.id, d]));
+    const gone: DeviceUnit[] = [];
+    const added: string[] = [];
+    const removed: string[] = [];
+    const changed: string[] = [];
+    for (const [id, u] of r.units) {
+      const d = wanted.get(id);
+      // Same device block and same profile content (a profile file edited on disk re-opens its devices).
+      if (d && JSON.stringify(d) === JSON.stringify(u.config) && JSON.stringify(profiles.get(d.profile)) === JSON.stringify(u.profile)) continue;
+      gone.push(u);
+      (d ? changed : removed).push(id);
+    }
+    for (const d of next.devices) if (!r.units.has(d.id)) added.push(d.id);
+    await this.stopUnits(gone);
+    for (const u of gone) r.units.delete(u.config.id);
+    const fresh: DeviceUnit[] = [];
+    const units = new Map<string, DeviceUnit>();
+    for (const d of next.devices) {
+      const unit = r.units.get(d.id) ?? this.openUnit(r, d, profiles.get(d.profile), Math.floor(this.random() * d.pollIntervalMs));
+      if (!r.units.has(d.id)) fresh.push(unit);
+      units.set(d.id, unit);
+    }
+    r.units = units;
+    r.engine = engine;
+    this.config = next;
+    const health = r.health.exportState();
+    r.health = this.healthTrackerFor(r);
+    this.onHealth(r, r.health.restore(health, this.clock.now()));
+    for (const u of fresh) u.poller.start();
+    this.logger.info({ added, removed, changed, ruleFiles: engine.ruleSets.length }, 'configuration applied');
+    return { added, removed, changed };
+  }
+
+  /** A device's session and poller (not started). */
+  private openUnit(run: Running, device: DeviceConfig, profile: Profile, startOffsetMs: number): DeviceUnit {
+    const { clock, scheduler } = this;
+    const session = run.drivers.get(device.connection.protocol).open({ ...device.connection, deviceId: device.id });
+    const poller = new DevicePoller({
+      device, profile, session, clock, scheduler,
+      logger: this.logger.child({ component: 'poller' }),
+      onReadings: (readings, d) => this.onReadings(run, readings, d),
+      onStatus: (st) => this.onHealth(run, run.health.observe(st.deviceId, st.online, clock.now(), st.lastError)),
+      startOffsetMs,
+    });
+    const rule: RuleDevice = { id: device.id, profile: profile.id, kind: profile.kind, ...(device.overrides ? { overrides: device.overrides } : {}) };
+    return { config: device, profile, rule, session, poller };
+  }
+
+  /** Stops the pollers and closes their sessions; closing first cuts short a poll waiting on a silent device. */
+  private async stopUnits(units: DeviceUnit[]): Promise<void> {
+    const stopped = Promise.all(units.map((u) => u.poller.stop()));
+    await Promise.all(units.map((u) => u.session.close().catch(() => undefined)));
+    await stopped;
+  }
+
+  private healthTrackerFor(run: Running): HealthTracker {
+    return new HealthTracker([...run.units.values()].map((u) => ({
+      id: u.config.id,
+      pollIntervalMs: u.config.pollIntervalMs,
+      ...(u.session.busId !== undefined ? { busId: u.session.busId } : {}),
+    })));
   }
 
   /** Loads the saved rule state; a state that cannot be read is logged and replaced, never fatal. */
@@ -227,7 +306,7 @@ export class EdgeAgent {
     // Closing sessions fails the polls in flight; that is the edge stopping, not the devices.
     if (run.closing) return;
     if (alarms.length > 0) {
-      const envelopes = alarms.map((a) => healthEnvelope(a, (id) => run.devices.get(id)?.config));
+      const envelopes = alarms.map((a) => healthEnvelope(a, (id) => run.units.get(id)?.config ?? this.config.devices.find((d) => d.id === id)));
       const now = this.clock.now();
       run.db.transaction(() => {
         for (const e of envelopes) run.outbox.put({ key: alarmKey(e), kind: 'alarm', payload: e, createdAt: now });
@@ -263,8 +342,10 @@ export class EdgeAgent {
   /** One poll's readings: history, rules, and — in one transaction — new alarms plus the rule state. */
   private onReadings(run: Running, readings: Reading[], device: DeviceConfig): void {
     if (this.run !== run) return;
+    const entry = run.units.get(device.id);
+    // A device removed by applyConfig may still deliver its last poll: it no longer counts.
+    if (!entry || entry.config !== device) return;
     run.telemetry.write(readings);
-    const entry = run.devices.get(device.id)!;
     const now = this.clock.now();
     const alarms: RuleAlarm[] = [];
     for (const r of readings) alarms.push(...run.engine.process(r, entry.rule, now));
@@ -293,10 +374,13 @@ export class EdgeAgent {
  * `gridsense edge --config edge.yaml`: runs the agent until SIGINT or SIGTERM, then stops it cleanly
  * (timers cleared, sockets and files closed) and resolves. A second signal while stopping exits at once.
  */
-export async function runEdge(configPath: string, opts: EdgeAgentOptions = {}): Promise<void> {
+export async function runEdge(configPath: string, opts: EdgeAgentOptions & { watch?: boolean } = {}): Promise<void> {
   const logger = opts.logger ?? createLogger();
   const agent = new EdgeAgent(loadEdgeConfig(configPath), { ...opts, logger });
   await agent.start();
+  // Edits to edge.yaml, its rule files and profile folders apply without a restart (on by default).
+  const watcher = opts.watch === false ? undefined : new ConfigWatcher({ agent, logger: logger.child({ component: 'config' }), scheduler: opts.scheduler ?? systemScheduler });
+  watcher?.start();
   let onSignal: (sig: NodeJS.Signals) => void = () => undefined;
   const signalled = new Promise<NodeJS.Signals>((resolve) => {
     let stopping = false;
@@ -311,6 +395,8 @@ export async function runEdge(configPath: string, opts: EdgeAgentOptions = {}): 
   try {
     const sig = await signalled;
     logger.info({ signal: sig }, 'stopping edge agent');
+    watcher?.close();
+    await watcher?.idle();
     await agent.stop();
   } finally {
     process.off('SIGINT', onSignal);

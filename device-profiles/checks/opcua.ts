@@ -35,3 +35,27 @@ export function checkOpcuaPoint(p: ProfilePoint, at: string, add: AddProblem): v
   if (!o) { add(at, 'an OPC UA profile needs an "opcua" block on every point'); return; }
   for (const message of nodeIdProblems(o.nodeId)) add(`${at}/opcua/nodeId`, message);
 }
+
+/**
+ * One node id in one form: `ns=0;` is the default namespace, numeric ids are numbers and GUIDs are
+ * case-insensitive, so `i=85`, `ns=0;i=085` are one node. `{prefix}` stays as written.
+ */
+function canonicalNodeId(nodeId: string): string {
+  const m = /^(?:ns=(\d+);)?([sigb])=(.*)$/s.exec(nodeId);
+  if (!m) return nodeId;
+  const [, ns, kind, id] = m as unknown as [string, string | undefined, string, string];
+  const value = kind === 'i' && /^\d+$/.test(id) ? String(Number(id)) : kind === 'g' ? id.toLowerCase() : id;
+  return `ns=${Number(ns ?? 0)};${kind}=${value}`;
+}
+
+/** No two points read the same node. */
+export function checkOpcuaLayout(points: readonly ProfilePoint[], add: AddProblem): void {
+  const seen = new Map<string, number>();
+  points.forEach((p, i) => {
+    if (!p.opcua) return;
+    const key = canonicalNodeId(p.opcua.nodeId);
+    const prior = seen.get(key);
+    if (prior === undefined) seen.set(key, i);
+    else add(`/points/${i}/opcua/nodeId`, `point "${points[prior]!.name}" (/points/${prior}) already reads node ${p.opcua.nodeId}`);
+  });
+}
