@@ -72,7 +72,7 @@ t.test('water above the line past the hold raises an alarm at the cloud; below i
 
   await writeHolding(gauge.port, 0, [380]); // 3.80 m, above the 3.5 m warning line
   await settle(agent);
-  t.equal(cloud.posts.length, 0, 'nothing before the 2 min hold');
+  t.equal(cloud.posts.length, 0, `nothing before the 2 min hold: ${JSON.stringify(cloud.posts)}`);
   clock.advance(2 * MIN + 1000);
   const raise = await waitFor('the raise at the cloud', () => cloud.accepted.find((a) => a.action === 'raise'));
   t.match(raise, {
@@ -178,4 +178,14 @@ t.test('runEdge stops cleanly on SIGTERM: the process exits on its own with code
   child.kill('SIGTERM');
   t.equal(await exited, 0, 'exit code 0, without being forced: nothing left open');
   t.match(out, /STOPPED/);
+});
+
+t.test('the heartbeat reports the version, the outbox and each device with its health and last answer', async (t) => {
+  if (!(await needs(t, PYMODBUS, () => pythonHasModule('pymodbus')))) return;
+  const { cloud, newAgent, settle } = await rig(t);
+  const agent = await newAgent();
+  await settle(agent);
+  const first = await waitFor('a heartbeat', () => cloud.heartbeats[0]);
+  t.match(first, { version: /^\d+\.\d+\.\d+/, outboxDepth: 0, deadLetters: 0, devices: [{ id: 'wl-agent-001', profile: 'generic/radar-water-level-gauge' }] });
+  t.equal(JSON.stringify(first).includes('gse_'), false, 'no token in the body');
 });

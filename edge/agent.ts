@@ -16,6 +16,8 @@ import { healthEnvelope } from './health/envelope.js';
 import { HealthTracker, type DeviceHealth, type HealthAlarm, type HealthState } from './health/tracker.js';
 import { loadEdgeConfig, type DeviceConfig, type EdgeConfig } from './config.js';
 import { ConfigWatcher } from './config-watch.js';
+import type { Heartbeat } from '../contracts/heartbeat.js';
+import { EDGE_VERSION, HeartbeatSender } from './heartbeat.js';
 import type { Session } from './drivers/driver.js';
 import { defaultDrivers } from './drivers/index.js';
 import type { DriverRegistry } from './drivers/registry.js';
@@ -75,6 +77,10 @@ interface Running {
   health: HealthTracker;
   healthState: RuleStateStore;
   healthTimer?: { at: number; handle: TimerHandle };
+  heartbeat: HeartbeatSender;
+  startedAt: number;
+  /** The latest battery_percent per device, for the heartbeat. */
+  battery: Map<string, number>;
   closing?: boolean;
 }
 
@@ -120,6 +126,7 @@ export class EdgeAgent {
     if (r.healthTimer) this.scheduler.clearTimeout(r.healthTimer.handle);
     r.healthTimer = undefined;
     await this.stopUnits([...r.units.values()]);
+    await r.heartbeat.stop();
     await r.uplink.stop();
     await r.telemetry.stop().catch((err: unknown) => this.logger.error(errFields(err), 'telemetry stop failed'));
     r.outbox.close();
@@ -170,9 +177,15 @@ export class EdgeAgent {
           // plant's administrators trust a new one.
           { mqtt: { broker: config.mqtt.broker }, opcua: { pkiFolder: join(config.edge.dataDir, 'opcua-pki') } },
         );
+      // Its report reads `run`, which exists by the time the first beat is sent (start() below).
+      const heartbeat = new HeartbeatSender({
+        url: config.cloud.url, token: config.cloud.token, everyMs: config.cloud.heartbeatMs, scheduler,
+        logger: logger.child({ component: 'heartbeat' }), report: () => this.heartbeatOf(run), ...(this.opts.fetch ? { fetch: this.opts.fetch } : {}),
+      });
       const run: Running = {
         db, outbox, ruleState, engine, telemetry, uplink, drivers, units: new Map(),
         ...(savedState !== undefined ? { savedState } : {}), health: new HealthTracker([]), healthState: RuleStateStore.in(db, 'health'),
+        startedAt: clock.now(), battery: new Map(), heartbeat,
       };
       // Filled one by one so a device whose session fails to open still gets the others closed.
       cleanup.push(() => this.stopUnits([...run.units.values()]));
@@ -184,6 +197,7 @@ export class EdgeAgent {
       this.restoreHealth(run);
       this.run = run;
       uplink.start();
+      run.heartbeat.start();
       for (const u of run.units.values()) u.poller.start();
       logger.info({ edgeId: config.edge.id, devices: config.devices.length, ruleFiles: engine.ruleSets.length, queued: outbox.depth() }, 'edge agent started');
     } catch (err) {
@@ -242,6 +256,30 @@ export class EdgeAgent {
     for (const u of fresh) u.poller.start();
     this.logger.info({ added, removed, changed, ruleFiles: engine.ruleSets.length }, 'configuration applied');
     return { added, removed, changed };
+  }
+
+  /** The health report the cloud's fleet view is built from. */
+  private heartbeatOf(run: Running): Heartbeat {
+    return {
+      version: EDGE_VERSION,
+      startedAt: run.startedAt,
+      sentAt: this.clock.now(),
+      outboxDepth: run.outbox.depth(),
+      deadLetters: run.outbox.deadLetters().length,
+      devices: [...run.units.values()].map((u) => {
+        const st = u.poller.status();
+        const battery = run.battery.get(u.config.id);
+        return {
+          id: u.config.id,
+          profile: u.profile.id,
+          health: run.health.health(u.config.id) ?? 'starting',
+          ...(st.lastAnswerAt !== undefined ? { lastSeenAt: st.lastAnswerAt } : {}),
+          ...(st.lastError !== undefined ? { lastError: st.lastError.slice(0, 128) } : {}),
+          ...(battery !== undefined ? { batteryPercent: battery } : {}),
+        };
+      }),
+      buses: run.health.busStatus().map((b) => ({ busId: b.busId, down: b.down, devices: b.devices.length })),
+    };
   }
 
   /** A device's session and poller (not started). */
@@ -346,6 +384,9 @@ export class EdgeAgent {
     // A device removed by applyConfig may still deliver its last poll: it no longer counts.
     if (!entry || entry.config !== device) return;
     run.telemetry.write(readings);
+    for (const r of readings) {
+      if (r.point === 'battery_percent' && r.quality === 'good' && typeof r.value === 'number') run.battery.set(device.id, Math.max(0, Math.min(100, r.value)));
+    }
     const now = this.clock.now();
     const alarms: RuleAlarm[] = [];
     for (const r of readings) alarms.push(...run.engine.process(r, entry.rule, now));

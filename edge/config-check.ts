@@ -154,7 +154,9 @@ export class ConfigChecker {
       }
     }
     if (!token || typeof c.url !== 'string') return undefined;
-    return { url: c.url.replace(/\/+$/, ''), token, batchSize: typeof c.batchSize === 'number' ? c.batchSize : 100 };
+    const heartbeatMs = ms(c.heartbeat, 60_000);
+    if (c.heartbeat !== undefined && heartbeatMs < 1000) this.add('/cloud/heartbeat', 'must be at least 1s');
+    return { url: c.url.replace(/\/+$/, ''), token, batchSize: typeof c.batchSize === 'number' ? c.batchSize : 100, heartbeatMs };
   }
 
   private checkTelemetry(t: unknown): TelemetryConfig {

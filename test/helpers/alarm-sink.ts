@@ -23,6 +23,8 @@ export class AlarmSink {
   readonly accepted: Array<Record<string, unknown>> = [];
   reply: (post: AlarmPost, n: number) => SinkReply = (post) => ({ status: 200, body: { accepted: post.alarms.length, duplicates: 0 } });
   url = '';
+  /** Heartbeats the edge posted (contracts/heartbeat.ts), answered 204. */
+  readonly heartbeats: Array<Record<string, unknown>> = [];
   private server?: Server;
 
   async start(port = 0): Promise<this> {
@@ -30,6 +32,11 @@ export class AlarmSink {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
+        if (req.method === 'POST' && req.url === '/api/v1/edges/heartbeat') {
+          this.heartbeats.push(JSON.parse(body) as Record<string, unknown>);
+          res.writeHead(204).end();
+          return;
+        }
         if (req.method !== 'POST' || req.url !== '/api/v1/alarms') {
           res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 'GS_ERR_ROUTE_NOT_FOUND', message: 'no such route' }));
           return;
