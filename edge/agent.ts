@@ -16,6 +16,7 @@ import { healthEnvelope } from './health/envelope.js';
 import { HealthTracker, type DeviceHealth, type HealthAlarm, type HealthState } from './health/tracker.js';
 import { loadEdgeConfig, type DeviceConfig, type EdgeConfig } from './config.js';
 import { ConfigWatcher } from './config-watch.js';
+import { effectiveConfig, readCachedDesired, RemoteConfigClient } from './remote-config.js';
 import type { Heartbeat } from '../contracts/heartbeat.js';
 import { EDGE_VERSION, HeartbeatSender } from './heartbeat.js';
 import type { Session } from './drivers/driver.js';
@@ -94,6 +95,8 @@ export class EdgeAgent {
 
   /** The configuration running now; applyConfig() replaces it. */
   config: EdgeConfig;
+  /** The remote configuration version applied, when the cloud manages this edge's devices. */
+  configVersion?: number;
 
   constructor(
     config: EdgeConfig,
@@ -266,6 +269,7 @@ export class EdgeAgent {
       sentAt: this.clock.now(),
       outboxDepth: run.outbox.depth(),
       deadLetters: run.outbox.deadLetters().length,
+      ...(this.configVersion !== undefined ? { configVersion: this.configVersion } : {}),
       devices: [...run.units.values()].map((u) => {
         const st = u.poller.status();
         const battery = run.battery.get(u.config.id);
@@ -417,10 +421,30 @@ export class EdgeAgent {
  */
 export async function runEdge(configPath: string, opts: EdgeAgentOptions & { watch?: boolean } = {}): Promise<void> {
   const logger = opts.logger ?? createLogger();
-  const agent = new EdgeAgent(loadEdgeConfig(configPath), { ...opts, logger });
+  const local = loadEdgeConfig(configPath);
+  // A cloud-managed edge starts with the devices the cloud last gave it, even while the uplink is down.
+  const cached = local.cloud.remoteConfig ? readCachedDesired(local.edge.dataDir) : undefined;
+  let initial = local;
+  if (cached) {
+    try {
+      initial = effectiveConfig(configPath, cached);
+    } catch (err) {
+      logger.error({ ...errFields(err), version: cached.version }, 'the saved remote configuration no longer loads; starting with edge.yaml alone');
+    }
+  }
+  const agent = new EdgeAgent(initial, { ...opts, logger });
+  if (initial !== local) agent.configVersion = cached!.version;
   await agent.start();
+  const scheduler = opts.scheduler ?? systemScheduler;
+  const remote = local.cloud.remoteConfig
+    ? new RemoteConfigClient({ agent, localFile: configPath, scheduler, random: opts.random ?? Math.random, logger: logger.child({ component: 'remote-config' }), ...(opts.fetch ? { fetch: opts.fetch } : {}) })
+    : undefined;
+  remote?.start();
   // Edits to edge.yaml, its rule files and profile folders apply without a restart (on by default).
-  const watcher = opts.watch === false ? undefined : new ConfigWatcher({ agent, logger: logger.child({ component: 'config' }), scheduler: opts.scheduler ?? systemScheduler });
+  const watcher =
+    opts.watch === false
+      ? undefined
+      : new ConfigWatcher({ agent, logger: logger.child({ component: 'config' }), scheduler, load: () => effectiveConfig(configPath, remote?.desired()) });
   watcher?.start();
   let onSignal: (sig: NodeJS.Signals) => void = () => undefined;
   const signalled = new Promise<NodeJS.Signals>((resolve) => {
@@ -438,6 +462,7 @@ export async function runEdge(configPath: string, opts: EdgeAgentOptions & { wat
     logger.info({ signal: sig }, 'stopping edge agent');
     watcher?.close();
     await watcher?.idle();
+    await remote?.stop();
     await agent.stop();
   } finally {
     process.off('SIGINT', onSignal);

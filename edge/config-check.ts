@@ -156,7 +156,7 @@ export class ConfigChecker {
     if (!token || typeof c.url !== 'string') return undefined;
     const heartbeatMs = ms(c.heartbeat, 60_000);
     if (c.heartbeat !== undefined && heartbeatMs < 1000) this.add('/cloud/heartbeat', 'must be at least 1s');
-    return { url: c.url.replace(/\/+$/, ''), token, batchSize: typeof c.batchSize === 'number' ? c.batchSize : 100, heartbeatMs };
+    return { url: c.url.replace(/\/+$/, ''), token, batchSize: typeof c.batchSize === 'number' ? c.batchSize : 100, heartbeatMs, remoteConfig: c.remoteConfig === true };
   }
 
   private checkTelemetry(t: unknown): TelemetryConfig {

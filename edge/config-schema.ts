@@ -17,6 +17,8 @@ export const CloudSection = Type.Object(
     token: Type.Optional(Type.String({ minLength: 1, description: 'edge token issued by the cloud' })),
     tokenFile: Type.Optional(Type.String({ minLength: 1, description: 'file holding the edge token' })),
     batchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    /** The cloud manages this edge's devices and rules (remote configuration; edge/remote-config.ts). */
+    remoteConfig: Type.Optional(Type.Boolean()),
     /** How often the edge reports its health to the cloud (default 60s). */
     heartbeat: Type.Optional(Duration),
   },

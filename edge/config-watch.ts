@@ -16,6 +16,8 @@ export interface ConfigWatchOptions {
   scheduler: Scheduler;
   /** Editors write a file in several steps; wait this long after the last event. */
   debounceMs?: number;
+  /** The configuration to apply (default: edge.yaml as it is on disk; with remote configuration, merged with the cloud's). */
+  load?: () => EdgeConfig;
   /** Called after each attempt (tests). */
   onReload?: (outcome: { ok: true; added: string[]; removed: string[]; changed: string[] } | { ok: false; error: unknown }) => void;
 }
@@ -76,7 +78,7 @@ export class ConfigWatcher {
     if (this.closed) return;
     const { agent, logger } = this.o;
     try {
-      const next = loadEdgeConfig(agent.config.file);
+      const next = this.o.load ? this.o.load() : loadEdgeConfig(agent.config.file);
       const result = await agent.applyConfig(next);
       this.rewatch(next);
       this.o.onReload?.({ ok: true, ...result });

@@ -38,7 +38,7 @@ export interface EdgeConfig {
   /** The file it came from (absolute), for messages. */
   file: string;
   edge: { id: string; dataDir: string };
-  cloud: { url: string; token: string; batchSize: number; heartbeatMs: number };
+  cloud: { url: string; token: string; batchSize: number; heartbeatMs: number; remoteConfig: boolean };
   telemetry: TelemetryConfig;
   /** The embedded MQTT broker (defaults filled in). */
   mqtt: MqttSettings;
