@@ -4,7 +4,7 @@ import { cpSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const ASSET = /\.(ya?ml|geojson|json|py)$/;
-const ROOTS = ['device-profiles', 'rules/library', 'demo', 'firmware-specs'];
+const ROOTS = ['device-profiles', 'rules/library', 'demo', 'firmware-specs', 'edge/cameras/onvif'];
 
 function walk(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
