@@ -78,6 +78,8 @@ interface Running {
   health: HealthTracker;
   healthState: RuleStateStore;
   healthTimer?: { at: number; handle: TimerHandle };
+  /** When the rules are next due without a reading (stale data, a quiet period, an escalation). */
+  ruleTimer?: { at: number; handle: TimerHandle };
   heartbeat: HeartbeatSender;
   startedAt: number;
   /** The latest battery_percent per device, for the heartbeat. */
@@ -128,6 +130,8 @@ export class EdgeAgent {
     // the sessions cuts short a poll waiting on a silent device instead of waiting out its timeout.
     if (r.healthTimer) this.scheduler.clearTimeout(r.healthTimer.handle);
     r.healthTimer = undefined;
+    if (r.ruleTimer) this.scheduler.clearTimeout(r.ruleTimer.handle);
+    r.ruleTimer = undefined;
     await this.stopUnits([...r.units.values()]);
     await r.heartbeat.stop();
     await r.uplink.stop();
@@ -202,6 +206,8 @@ export class EdgeAgent {
       uplink.start();
       run.heartbeat.start();
       for (const u of run.units.values()) u.poller.start();
+      // Start the rules' clocks (a point that never reports is watched from now) and arm the timer.
+      this.tickRules(run, [...run.units.values()]);
       logger.info({ edgeId: config.edge.id, devices: config.devices.length, ruleFiles: engine.ruleSets.length, queued: outbox.depth() }, 'edge agent started');
     } catch (err) {
       for (const c of cleanup.reverse()) await Promise.resolve(c()).catch(() => undefined);
@@ -227,7 +233,7 @@ export class EdgeAgent {
     // Everything that can fail comes first, so a bad configuration leaves the running one untouched.
     const profiles = ProfileLibrary.load(next.profileDirs);
     const engine = new RuleEngine(loadRuleFiles(next.ruleFiles));
-    engine.importState(r.engine.exportState());
+    this.logDropped(engine.importState(r.engine.exportState()).dropped);
     const wanted = new Map(next.devices.map((d) => [d.id, d]));
     const gone: DeviceUnit[] = [];
     const added: string[] = [];
@@ -257,6 +263,7 @@ export class EdgeAgent {
     r.health = this.healthTrackerFor(r);
     this.onHealth(r, r.health.restore(health, this.clock.now()));
     for (const u of fresh) u.poller.start();
+    this.tickRules(r, fresh);
     this.logger.info({ added, removed, changed, ruleFiles: engine.ruleSets.length }, 'configuration applied');
     return { added, removed, changed };
   }
@@ -297,7 +304,11 @@ export class EdgeAgent {
       onStatus: (st) => this.onHealth(run, run.health.observe(st.deviceId, st.online, clock.now(), st.lastError)),
       startOffsetMs,
     });
-    const rule: RuleDevice = { id: device.id, profile: profile.id, kind: profile.kind, ...(device.overrides ? { overrides: device.overrides } : {}) };
+    const rule: RuleDevice = {
+      id: device.id, profile: profile.id, kind: profile.kind,
+      ...(device.place !== undefined ? { site: device.place } : {}),
+      ...(device.overrides ? { overrides: device.overrides } : {}),
+    };
     return { config: device, profile, rule, session, poller };
   }
 
@@ -321,7 +332,7 @@ export class EdgeAgent {
     const saved = store.load();
     if (saved === undefined) return undefined;
     try {
-      engine.importState(JSON.parse(saved));
+      this.logDropped(engine.importState(JSON.parse(saved)).dropped);
       return saved;
     } catch (err) {
       this.logger.error({ ...errFields(err), code: 'GS_ERR_STATE_CORRUPT' }, 'saved rule state cannot be read; starting the rules afresh');
@@ -394,10 +405,46 @@ export class EdgeAgent {
     const now = this.clock.now();
     const alarms: RuleAlarm[] = [];
     for (const r of readings) alarms.push(...run.engine.process(r, entry.rule, now));
+    this.commitRules(run, alarms, now, device);
+    this.armRuleTimer(run);
+  }
+
+  /** Rules due without a reading (stale data, quiet periods, escalations), then the timer for the next. */
+  private tickRules(run: Running, units: DeviceUnit[]): void {
+    if (this.run !== run || run.closing) return;
+    const now = this.clock.now();
+    const alarms: RuleAlarm[] = [];
+    for (const u of units) alarms.push(...run.engine.tick(u.rule, now));
+    this.commitRules(run, alarms, now);
+    this.armRuleTimer(run);
+  }
+
+  private armRuleTimer(run: Running): void {
+    let at: number | undefined;
+    for (const u of run.units.values()) {
+      const due = run.engine.nextDue(u.rule);
+      if (due !== undefined && (at === undefined || due < at)) at = due;
+    }
+    if (run.ruleTimer && run.ruleTimer.at === at) return;
+    if (run.ruleTimer) this.scheduler.clearTimeout(run.ruleTimer.handle);
+    run.ruleTimer = undefined;
+    if (at === undefined) return;
+    const handle = this.scheduler.setTimeout(() => {
+      run.ruleTimer = undefined;
+      this.tickRules(run, [...run.units.values()]);
+    }, Math.max(0, at - this.clock.now()));
+    run.ruleTimer = { at, handle };
+  }
+
+  /**
+   * New alarms plus the rule state in one transaction. An alarm may be on another device than the
+   * reading's (a rule combining a building's sensors), so each envelope takes its own device's details.
+   */
+  private commitRules(run: Running, alarms: RuleAlarm[], now: number, fallback?: DeviceConfig): void {
     const state = JSON.stringify(run.engine.exportState());
     const stateChanged = state !== run.savedState;
     if (alarms.length === 0 && !stateChanged) return;
-    const envelopes = alarms.map((a) => toEnvelope(a, device));
+    const envelopes = alarms.map((a) => toEnvelope(a, run.units.get(a.deviceId)?.config ?? fallback ?? { profile: '' }));
     try {
       run.db.transaction(() => {
         for (const e of envelopes) run.outbox.put({ key: alarmKey(e), kind: 'alarm', payload: e, createdAt: now });
@@ -412,6 +459,10 @@ export class EdgeAgent {
     run.savedState = state;
     this.logAlarms(envelopes);
     if (envelopes.length > 0) run.uplink.nudge();
+  }
+
+  private logDropped(dropped: Array<{ key: string; reason: string }>): void {
+    if (dropped.length > 0) this.logger.warn({ dropped: dropped.slice(0, 20), count: dropped.length }, 'saved rule state entries dropped');
   }
 }
 

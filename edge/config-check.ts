@@ -293,6 +293,7 @@ export class ConfigChecker {
         connection: conn as ConnectionConfig,
         ...(isObj(d.location) ? { location: d.location as unknown as Location } : {}),
         ...(typeof d.site === 'string' ? { site: d.site } : {}),
+        ...(typeof d.place === 'string' ? { place: d.place } : {}),
         pollIntervalMs,
         ...(typeof d.offlineAfterMisses === 'number' ? { offlineAfterMisses: d.offlineAfterMisses } : {}),
         ...(isObj(d.overrides) ? { overrides: d.overrides as DeviceConfig['overrides'] } : {}),

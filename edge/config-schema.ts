@@ -57,6 +57,8 @@ export const DeviceSection = Type.Object(
     connection: Type.Object({ protocol: Type.String({ minLength: 1 }) }),
     location: Type.Optional(Location),
     site: Type.Optional(Type.String({ maxLength: 128, pattern: '^[a-z][a-z0-9_]*$' })),
+    /** The building or compound it is in: rules combine devices of one place (smoke AND heat). */
+    place: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
     pollInterval: Type.Optional(Duration),
     offlineAfterMisses: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
     overrides: Type.Optional(Type.Record(Type.String(), Type.Record(Type.String(), Type.Unknown()))),

@@ -18,6 +18,8 @@ export interface DeviceConfig {
   connection: ConnectionConfig;
   location?: Location;
   site?: string;
+  /** The building or compound (rules' `all:` combines devices of one place); not the kind of place. */
+  place?: string;
   pollIntervalMs: number;
   /** Missed polls in a row before the device counts as offline (default: the profile's offlineAfterSeconds, else 3). */
   offlineAfterMisses?: number;

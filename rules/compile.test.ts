@@ -136,3 +136,30 @@ t.test('loadRuleFile reads from disk; a read error is GS_ERR_RULE_INVALID naming
   t.match(e?.details[0]?.message, /ENOENT/);
   t.equal(gsErrorOf(() => loadRuleFiles([join(dir, 'a.yaml'), missing]))?.details[0]?.file, missing, 'loadRuleFiles stops at the bad one');
 });
+
+t.test('match: kind and profile take a list; a value listed twice is reported', async (t) => {
+  const set = parseRuleFile(rule('').replace('match: { kind: water_level }', 'match: { kind: [water_level, pumping_station] }'), FILE);
+  t.ok(set.rules[0]!.appliesTo({ id: 'p', profile: 'generic/opcua-pumping-station', kind: 'pumping_station' }));
+  t.notOk(set.rules[0]!.appliesTo({ id: 'r', profile: 'generic/tipping-bucket-rain-gauge', kind: 'rain_gauge' }));
+  t.same(problems(rule('').replace('match: { kind: water_level }', 'match: { kind: [water_level, water_level] }')).map((d) => d.path), ['/rules/0/match/kind/1']);
+  const bad = problems(rule('').replace('match: { kind: water_level }', 'match: { kind: Water-Level }'));
+  t.match(bad, [{ path: '/rules/0/match/kind', message: /must be a profile kind \(snake_case, e\.g\. smoke_detector\) or a list of them/ }]);
+});
+
+t.test('two conditions, and placeholders a condition does not provide', async (t) => {
+  const two = problems(rule('').replace('    threshold:', '    stale: { after: 10m }\n    threshold:'));
+  t.same(two.map((d) => d.path), ['/rules/0/stale']);
+  t.match(two[0]!.message, /a rule has exactly one condition; "threshold" is already given/);
+  const change = problems(rule('').replace('{value}', '{change}'));
+  t.match(change, [{ path: '/rules/0/message', message: /placeholder \{change\} has no value in a "threshold" rule; available: \{value\} \{unit\} \{threshold\} \{device\} \{point\} \{site\} \{severity\}/ }]);
+  const stale = problems(`rules:
+  - id: s
+    alarm: data_stale
+    severity: minor
+    match: { kind: water_level }
+    point: water_level
+    stale: { after: 10m }
+    message: "{point} silent for {window}, last {threshold}"
+`);
+  t.match(stale, [{ path: '/rules/0/message', message: /\{threshold\} has no value in a "stale" rule/ }]);
+});

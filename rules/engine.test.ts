@@ -1,7 +1,7 @@
 import t from 'tap';
 import { parseRuleFile } from './compile.js';
 import { RuleEngine, stateKey } from './engine.js';
-import { gauge, gsErrorOf, level, MIN, SEC, T0, WARNING } from './test-support.js';
+import { gauge, gsErrorOf, level, MIN, SEC, T0, viaJson, WARNING } from './test-support.js';
 import type { RuleAlarm, RuleDevice } from './types.js';
 
 const CRITICAL = WARNING.replace('wl-warning', 'wl-critical').replace('water_level_warning', 'water_level_critical').replace('above: 3.5, clearBelow: 3.3, hold: 2m', 'above: 4.5, clearBelow: 4.3, hold: 30s');
@@ -106,4 +106,66 @@ t.test('the same rule id in two files is rejected, naming both', async (t) => {
   const e = gsErrorOf(() => new RuleEngine([flood, again]));
   t.equal(e?.code, 'GS_ERR_RULE_INVALID');
   t.same(e?.details, [{ file: 'again.yaml', path: '/rules/0/id', message: 'rule id "wl-warning" is also defined in flood.yaml' }]);
+});
+
+t.test('state saved by the previous version imports as it was, and runs on', async (t) => {
+  const engine = new RuleEngine([flood]);
+  // What the threshold-only engine wrote: a half-run hold on one gauge, an active alarm on another.
+  const old = {
+    [stateKey('wl-warning', gauge.id)]: { since: T0 },
+    [stateKey('wl-critical', gauge2.id)]: { active: { alarmId: 'c0ffee00c0ffee00', seq: 0, severity: 'critical', raisedAt: T0 } },
+  };
+  t.same(engine.importState(viaJson(old)).dropped, [], 'nothing dropped');
+  t.same(engine.exportState(), old, 'state kept as it was');
+  t.same(engine.process(level(3.9, T0 + 2 * MIN), gauge, T0 + 2 * MIN).map((a) => a.action), ['raise'], 'the hold completes');
+  const cleared = run(engine, gauge2, 3.0, 3 * MIN, 5 * MIN);
+  t.same(cleared.map((a) => [a.alarmId, a.seq, a.action]), [['c0ffee00c0ffee00', 1, 'clear']], 'the active alarm clears with its own id');
+});
+
+t.test('importState reports what a rule could not read, keeps the rest, and keeps unknown rules verbatim', async (t) => {
+  const engine = new RuleEngine([flood]);
+  const report = engine.importState({
+    [stateKey('wl-warning', gauge.id)]: { since: 'yesterday', active: { alarmId: 'c0ffee00c0ffee00', seq: 2, severity: 'major', raisedAt: T0 } },
+    [stateKey('wl-critical', gauge.id)]: { since: T0, extra: [1, 2] },
+    [stateKey('retired-rule', gauge.id)]: { whatever: true },
+  });
+  t.same(report.dropped, [
+    { key: stateKey('wl-warning', gauge.id), reason: 'rule "wl-warning" could not read "since"; dropped' },
+    { key: stateKey('wl-critical', gauge.id), reason: 'rule "wl-critical" could not read "extra"; dropped' },
+  ]);
+  t.same(engine.getState('wl-warning', gauge.id), { active: { alarmId: 'c0ffee00c0ffee00', seq: 2, severity: 'major', raisedAt: T0 } });
+  t.same(engine.getState('wl-critical', gauge.id), { since: T0 });
+  t.same(engine.getState('retired-rule', gauge.id), { whatever: true }, 'a rule taken out and put back still finds its state');
+});
+
+t.test('tick and nextDue: rules of other devices and of no time are left alone', async (t) => {
+  const engine = new RuleEngine([flood, fire]);
+  t.same(engine.tick(gauge, T0), []);
+  t.same(engine.exportState(), {}, 'a threshold rule has nothing to do on a tick');
+  run(engine, gauge, 3.8, 0, MIN);
+  t.equal(engine.nextDue(gauge), undefined, 'a hold completes on a reading, never on a tick');
+  const before = engine.exportState();
+  t.same(engine.tick(gauge, T0 + 10 * MIN), []);
+  t.same(engine.exportState(), before);
+});
+
+t.test('one call emits in time order across rules', async (t) => {
+  const stale = parseRuleFile(`rules:
+  - id: a-raise
+    alarm: water_level_high
+    severity: minor
+    match: { kind: water_level }
+    point: water_level
+    threshold: { above: 3 }
+  - id: b-stale
+    alarm: data_stale
+    severity: minor
+    match: { kind: water_level }
+    point: supply_voltage
+    stale: { after: 10m }
+`, 'x.yaml');
+  const engine = new RuleEngine([stale]);
+  engine.tick(gauge, T0);
+  const out = engine.process(level(3.5, T0 + 20 * MIN), gauge, T0 + 20 * MIN);
+  t.same(out.map((a) => [a.ruleId, (a.ts - T0) / MIN]), [['b-stale', 10], ['a-raise', 20]], 'the stale raise due at 10 min before the raise at 20 min');
 });

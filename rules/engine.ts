@@ -1,15 +1,31 @@
-// Runs every applicable rule over a reading and keeps each (rule, device) state in memory. Shared by
-// the edge (live) and the backtest (history); persistence is the caller's: exportState/importState.
+// Runs every applicable rule over a reading (process) or over time passing (tick), and keeps each
+// rule's state in memory: per (rule, device), or per (rule, site) for `all:` rules. Shared by the edge
+// (live) and the backtest (history); persistence is the caller's: exportState/importState.
 import { GsError, type ErrorDetail } from '../contracts/errors.js';
 import type { Reading } from '../contracts/reading.js';
+import { deepEqual } from './json.js';
 import type { CompiledRule, RuleAlarm, RuleDevice, RuleSet, RuleState } from './types.js';
 
 /** Rule ids are kebab-case, so `|` cannot appear in one and the key splits unambiguously. */
 export const stateKey = (ruleId: string, deviceId: string): string => `${ruleId}|${deviceId}`;
+/** The state of an `all:` rule at a site. Device ids cannot start with `@`, so the two never meet. */
+export const siteStateKey = (ruleId: string, site: string): string => `${ruleId}|@${site}`;
+
+/** The state of a rule that has none yet: one shared object, so rules can cache what they read from it. */
+const NO_STATE: RuleState = Object.freeze({}) as RuleState;
+
+/** What importState did not take as it was. */
+export interface StateImportReport {
+  /** Entries of loaded rules in which some fields could not be read and were dropped, with why. */
+  dropped: Array<{ key: string; reason: string }>;
+}
 
 export class RuleEngine {
   private readonly rules: CompiledRule[] = [];
+  private readonly byId = new Map<string, CompiledRule>();
   private readonly states = new Map<string, RuleState>();
+  /** The rules that apply to a device, by device object (the edge keeps one per device). */
+  private readonly applicable = new WeakMap<RuleDevice, CompiledRule[]>();
 
   /** Throws GS_ERR_RULE_INVALID when two sets define the same rule id: state and overrides key on it. */
   constructor(readonly ruleSets: RuleSet[]) {
@@ -23,29 +39,49 @@ export class RuleEngine {
         } else {
           seen.set(rule.id, set.file);
           this.rules.push(rule);
+          this.byId.set(rule.id, rule);
         }
       });
     }
     if (details.length > 0) throw new GsError('GS_ERR_RULE_INVALID', 'rule ids must be unique across rule files', details);
   }
 
+  /** The rules that apply to the device. Cached per device object: change a device by replacing it. */
   rulesFor(device: RuleDevice): CompiledRule[] {
-    return this.rules.filter((r) => r.appliesTo(device));
+    let rules = this.applicable.get(device);
+    if (!rules) this.applicable.set(device, (rules = this.rules.filter((r) => r.appliesTo(device))));
+    return rules;
   }
 
-  /** Every alarm transition this reading causes, in rule order. */
+  /** Every alarm transition this reading causes, in rule order (what fell due before it included). */
   process(reading: Reading, device: RuleDevice, now: number): RuleAlarm[] {
     if (reading.deviceId !== device.id) return [];
-    const alarms: RuleAlarm[] = [];
-    for (const rule of this.rules) {
-      if (!rule.appliesTo(device)) continue;
-      const key = stateKey(rule.id, device.id);
-      const before = this.states.get(key) ?? {};
-      const { state, alarms: emitted } = rule.evaluate(before, reading, device, now);
-      if (state !== before) this.setStateByKey(key, state);
-      alarms.push(...emitted);
+    return this.run(device, (rule, state) => rule.evaluate(state, reading, device, now));
+  }
+
+  /**
+   * Time passing for one device: every transition of its rules (and of the `all:` rules of its site)
+   * that fell due at or before `now`, stamped with the time it fell due. Call it for every device
+   * once at start (it starts the watch of `stale:` rules) and then on a timer — at nextDue(), or
+   * every few seconds; how late or how often only changes when an alarm is sent, not the alarm.
+   * A backtest calls it between readings in the same way, or not at all: process() applies what is
+   * due before each reading anyway, so only a transition after the last reading needs a tick.
+   */
+  tick(device: RuleDevice, now: number): RuleAlarm[] {
+    return this.run(device, (rule, state) => rule.tick(state, device, now));
+  }
+
+  /** The earliest time a tick for this device would change something, or undefined. */
+  nextDue(device: RuleDevice): number | undefined {
+    let next: number | undefined;
+    for (const rule of this.rulesFor(device)) {
+      const key = this.keyOf(rule, device);
+      const state = key === undefined ? undefined : this.states.get(key);
+      if (!state) continue;
+      const at = rule.nextDue(state, device);
+      if (at !== undefined && (next === undefined || at < next)) next = at;
     }
-    return alarms;
+    return next;
   }
 
   /** The live state; read it, do not change it (setState replaces it). */
@@ -57,6 +93,11 @@ export class RuleEngine {
     this.setStateByKey(stateKey(ruleId, deviceId), state);
   }
 
+  /** The state of an `all:` rule at a site. */
+  getSiteState(ruleId: string, site: string): Readonly<RuleState> | undefined {
+    return this.states.get(siteStateKey(ruleId, site));
+  }
+
   /**
    * A JSON-ready snapshot. Entries of rules no longer loaded are kept, not dropped: a rule removed
    * and put back should still clear the alarm it had raised.
@@ -65,20 +106,58 @@ export class RuleEngine {
     return Object.fromEntries([...this.states].map(([k, v]) => [k, structuredClone(v)]));
   }
 
-  /** Replaces all state with a snapshot from exportState (typically JSON.parse of a saved file). */
-  importState(saved: unknown): void {
+  /**
+   * Replaces all state with a snapshot from exportState (typically JSON.parse of a saved file). Throws
+   * GS_ERR_RULE_INVALID when it is not a snapshot at all (state unchanged). Each entry of a loaded rule
+   * is read as that rule reads it: fields it cannot read (written by an older version, or garbled) are
+   * dropped and reported, so the caller can log why; the rest of the entry, and every other entry, stays.
+   */
+  importState(saved: unknown): StateImportReport {
     if (saved === null || typeof saved !== 'object' || Array.isArray(saved)) {
       throw new GsError('GS_ERR_RULE_INVALID', 'saved rule state is not valid', [{ path: '', message: 'must be an object keyed by "<rule id>|<device id>"' }]);
     }
     const details: ErrorDetail[] = [];
     for (const [key, value] of Object.entries(saved)) {
       const pointer = `/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
-      if (!/^[^|]+\|.+$/.test(key)) details.push({ path: pointer, message: 'key must be "<rule id>|<device id>"' });
+      if (!/^[^|]+\|.+$/.test(key)) details.push({ path: pointer, message: 'key must be "<rule id>|<device id>" or "<rule id>|@<site>"' });
       else if (value === null || typeof value !== 'object' || Array.isArray(value)) details.push({ path: pointer, message: 'must be an object' });
     }
     if (details.length > 0) throw new GsError('GS_ERR_RULE_INVALID', 'saved rule state is not valid', details);
+    const report: StateImportReport = { dropped: [] };
     this.states.clear();
-    for (const [key, value] of Object.entries(saved as Record<string, RuleState>)) this.setStateByKey(key, structuredClone(value));
+    for (const [key, value] of Object.entries(saved as Record<string, RuleState>)) {
+      const rule = this.byId.get(key.slice(0, key.indexOf('|')));
+      const scoped = key.includes('|@') ? 'site' : 'device';
+      let state = structuredClone(value);
+      if (rule && rule.scope === scoped) {
+        const read = rule.normalizeState(state);
+        const lost = Object.keys(state).filter((k) => !deepEqual(state[k], read[k]));
+        if (lost.length > 0) report.dropped.push({ key, reason: `rule "${rule.id}" could not read ${lost.map((k) => `"${k}"`).join(', ')}; dropped` });
+        state = read;
+      }
+      this.setStateByKey(key, state);
+    }
+    return report;
+  }
+
+  private keyOf(rule: CompiledRule, device: RuleDevice): string | undefined {
+    if (rule.scope === 'device') return stateKey(rule.id, device.id);
+    return device.site === undefined ? undefined : siteStateKey(rule.id, device.site);
+  }
+
+  private run(device: RuleDevice, fn: (rule: CompiledRule, state: RuleState) => { state: RuleState; alarms: RuleAlarm[] }): RuleAlarm[] {
+    const alarms: RuleAlarm[] = [];
+    for (const rule of this.rulesFor(device)) {
+      const key = this.keyOf(rule, device);
+      if (key === undefined) continue;
+      const before = this.states.get(key) ?? NO_STATE;
+      const { state, alarms: emitted } = fn(rule, before);
+      if (state !== before) this.setStateByKey(key, state);
+      alarms.push(...emitted);
+    }
+    // In time order across rules (a rule's due clear may predate another's raise now); stable, so
+    // transitions of the same moment keep rule order, and each alarm's own seq order is kept.
+    return alarms.length > 1 ? alarms.sort((a, b) => a.ts - b.ts) : alarms;
   }
 
   private setStateByKey(key: string, state: RuleState): void {

@@ -1,26 +1,21 @@
 // Per-device overrides (edge.yaml: devices[].overrides.<rule id>) are checked once, when the edge
 // loads its config, so the evaluator can take them as valid and stay a pure function.
-import Type from 'typebox';
+import Type, { type TSchema } from 'typebox';
+import { durationMs } from '../contracts/duration.js';
 import { GsError, type ErrorDetail } from '../contracts/errors.js';
 import { schemaErrors } from '../contracts/validate.js';
-import { ThresholdSpec, THRESHOLD_OVERRIDE_KEYS, mergeThreshold, thresholdProblems, type ThresholdOverride } from './conditions/threshold.js';
-import { ruleSpecOf } from './evaluate.js';
-import { RULE_OVERRIDE_SCHEMA, type RuleSpec } from './schema.js';
+import { AllOverride, allOverrideProblems } from './conditions/all.js';
+import { conditionKeyOf, POINT_KINDS, ruleSpecOf } from './evaluate.js';
+import { urgency } from './lifecycle.js';
+import { RULE_OVERRIDE_SCHEMA, type EscalateSpec, type RuleSpec } from './schema.js';
+import { scheduleProblems } from './conditions/schedule.js';
 import { readableSchemaErrors } from './schema-errors.js';
 import type { CompiledRule, RuleDevice, RuleSet } from './types.js';
+import type { Severity } from '../contracts/alarm.js';
 
-const t = ThresholdSpec.properties;
-const ThresholdOverrideSchema = Type.Object(
-  {
-    ...RULE_OVERRIDE_SCHEMA,
-    above: t.above,
-    below: t.below,
-    clearBelow: t.clearBelow,
-    clearAbove: t.clearAbove,
-    hold: t.hold,
-    clearHold: t.clearHold,
-  } satisfies Record<(typeof THRESHOLD_OVERRIDE_KEYS)[number], unknown> & typeof RULE_OVERRIDE_SCHEMA,
-  { additionalProperties: false },
+/** The schema of an override per condition kind: the common fields plus the kind's own. */
+const OVERRIDE_SCHEMAS = new Map<string, TSchema>(
+  Object.entries(POINT_KINDS).map(([key, kind]) => [key, Type.Object({ ...RULE_OVERRIDE_SCHEMA, ...kind.overrideProps }, { additionalProperties: false })]),
 );
 
 /** Where the device sits in its config file, so errors point at the right lines. */
@@ -48,7 +43,7 @@ export function validateOverrides(ruleSets: RuleSet | RuleSet[], device: RuleDev
     const spec = rule && ruleSpecOf(rule);
     if (!rule) add('', `no loaded rule has this id (loaded: ${[...byId.keys()].join(', ') || 'none'})`);
     else if (!spec) add('', 'this rule takes no overrides');
-    else for (const d of overrideProblems(spec, override)) add(d.path, d.message);
+    else for (const d of overrideProblems(spec, override, device)) add(d.path, d.message);
   }
   if (details.length > 0) {
     throw new GsError('GS_ERR_RULE_INVALID', `device ${device.id}: ${details.length} invalid rule override(s)`, details);
@@ -56,27 +51,25 @@ export function validateOverrides(ruleSets: RuleSet | RuleSet[], device: RuleDev
 }
 
 /** Problems of one override against the rule it overrides; paths relative to the override. */
-export function overrideProblems(spec: RuleSpec, override: unknown): ErrorDetail[] {
-  if (!spec.threshold) return [{ path: '', message: 'this rule takes no overrides' }];
-  const shape = readableSchemaErrors(schemaErrors(ThresholdOverrideSchema, override));
-  if (shape.length > 0) return shape;
-  const o = override as ThresholdOverride;
-  const raisesAbove = spec.threshold.above !== undefined;
-  const foreign = raisesAbove ? (['below', 'clearAbove'] as const) : (['above', 'clearBelow'] as const);
-  const own = raisesAbove ? '"above" and "clearBelow"' : '"below" and "clearAbove"';
-  const wrongWay = foreign.filter((k) => o[k] !== undefined);
-  if (wrongWay.length > 0) {
-    return wrongWay.map((k) => ({
-      path: `/${k}`,
-      message: `this rule raises ${raisesAbove ? 'above' : 'below'} a line; override ${own}, not "${k}"`,
-    }));
+export function overrideProblems(spec: RuleSpec, override: unknown, device?: Pick<RuleDevice, 'id' | 'kind' | 'profile'>): ErrorDetail[] {
+  const key = conditionKeyOf(spec);
+  if (key === 'all') {
+    const shape = readableSchemaErrors(schemaErrors(AllOverride, override));
+    if (shape.length > 0) return shape.map((d) => (d.message === 'is not a known field' ? { ...d, message: `${d.message}; an "all" rule takes "points: { <point>: { <test> } }" only` } : d));
+    return device ? allOverrideProblems(spec.all!, device, override as AllOverride) : [];
   }
-  // Check the rule as this device will run it: lowering `above` alone can leave clearBelow above it.
-  // A problem in a field the device did not override is the override's doing: point at the raise line.
-  const raiseKey = raisesAbove ? 'above' : 'below';
-  return thresholdProblems(mergeThreshold(spec.threshold, o)).map((d) => {
-    const key = d.path.slice(1);
-    if (Object.hasOwn(o, key)) return d;
-    return { path: `/${raiseKey}`, message: `${d.message}; the rule's ${key} applies unless this device overrides it too` };
-  });
+  const shape = readableSchemaErrors(schemaErrors(OVERRIDE_SCHEMAS.get(key)!, override));
+  if (shape.length > 0) return shape;
+  const o = override as Record<string, unknown>;
+  const own = Object.fromEntries(Object.entries(o).filter(([k]) => !Object.hasOwn(RULE_OVERRIDE_SCHEMA, k)));
+  const out = POINT_KINDS[key].overrideProblems(spec[key] as never, own as never);
+  if (o.during !== undefined) out.push(...scheduleProblems(o.during as NonNullable<RuleSpec['during']>).map((d) => ({ ...d, path: `/during${d.path}` })));
+  const severity = (o.severity as Severity | undefined) ?? spec.severity;
+  const esc = (o.escalate as EscalateSpec | undefined) ?? spec.escalate;
+  if (o.escalate !== undefined && !(durationMs((o.escalate as EscalateSpec).after) > 0)) out.push({ path: '/escalate/after', message: 'must be longer than 0' });
+  if (esc && urgency(esc.to) >= urgency(severity)) {
+    const path = o.escalate !== undefined ? '/escalate/to' : '/severity';
+    out.push({ path, message: `escalation to "${esc.to}" must be more urgent than the severity "${severity}"` });
+  }
+  return out;
 }

@@ -1,6 +1,6 @@
 // Shared by the rules tests: a gauge, readings, and a driver that feeds a rule a timed sequence.
 import { isGsError, type GsError } from '../contracts/errors.js';
-import type { Quality, Reading } from '../contracts/reading.js';
+import type { Quality, Reading, ReadingValue } from '../contracts/reading.js';
 import { parseRuleFile } from './compile.js';
 import type { CompiledRule, RuleAlarm, RuleDevice, RuleState } from './types.js';
 
@@ -62,3 +62,40 @@ export function gsErrorOf(fn: () => unknown): GsError | undefined {
   }
   return undefined;
 }
+
+/** One step of a timed run: a reading of `point` (default the rule's test point) or a tick. */
+export type Ev =
+  | { at: number; value: ReadingValue; point?: string; quality?: Quality; unit?: string; device?: RuleDevice }
+  | { tick: number; device?: RuleDevice };
+
+/**
+ * Drives one rule through readings and ticks at T0 + offset (now = that time); every alarm, the
+ * final state, and the state after each step (to check it stays plain JSON).
+ */
+export function drive(rule: CompiledRule, events: Ev[], o: { device?: RuleDevice; state?: RuleState; point?: string } = {}): { state: RuleState; alarms: RuleAlarm[] } {
+  let state = o.state ?? {};
+  const alarms: RuleAlarm[] = [];
+  for (const e of events) {
+    const device = e.device ?? o.device ?? gauge;
+    const r =
+      'tick' in e
+        ? rule.tick(state, device, T0 + e.tick)
+        : rule.evaluate(
+            state,
+            { deviceId: device.id, point: e.point ?? o.point ?? 'water_level', value: e.value, quality: e.quality ?? 'good', ts: T0 + e.at, ...(e.unit !== undefined ? { unit: e.unit } : {}) },
+            device,
+            T0 + e.at,
+          );
+    state = r.state;
+    alarms.push(...r.alarms);
+  }
+  return { state, alarms };
+}
+
+/** "raise@120s major" per alarm, for compact assertions. */
+export function brief(alarms: RuleAlarm[]): string[] {
+  return alarms.map((a) => `${a.action}@${(a.ts - T0) / SEC}s ${a.severity}${a.value === null || a.value === undefined ? '' : ` ${String(a.value)}`}`);
+}
+
+/** A JSON round trip, as the edge's save and load do. */
+export const viaJson = <T>(s: T): T => JSON.parse(JSON.stringify(s)) as T;

@@ -57,6 +57,9 @@ export const DEFAULT_POLICY: EventPolicy = {
     // A dead RS-485 line or gateway (edge/health/): one facility event instead of one per sensor.
     { prefix: 'bus_offline', category: 'public_facilities' },
     { prefix: 'battery_low', category: 'public_facilities' },
+    // A sensor that reports its own fault or end of life, or has gone quiet (rules/library/facilities.yaml).
+    { prefix: 'sensor_', category: 'public_facilities' },
+    { prefix: 'data_stale', category: 'public_facilities' },
     { prefix: 'camera_', category: 'public_facilities' },
   ],
   kindCategories: {
