@@ -32,4 +32,26 @@ if ! (echo > /dev/tcp/127.0.0.1/1883) 2>/dev/null; then
   mosquitto -d -c /etc/mosquitto/mosquitto.conf
 fi
 
+# PostgreSQL on 127.0.0.1:5432 (the cloud tests' second pass connects as postgres there). Left as it
+# is when something already listens on 5432; otherwise the newest Debian cluster is created if there
+# is none, bound to loopback, given trust auth for loopback TCP (test data only), and started.
+if ! (echo > /dev/tcp/127.0.0.1/5432) 2>/dev/null; then
+  ver=$(ls /usr/lib/postgresql | sort -V | tail -1)
+  if ! pg_lsclusters -h 2>/dev/null | awk '{print $1" "$2}' | grep -qx "$ver main"; then
+    log "creating PostgreSQL $ver cluster main"
+    pg_createcluster "$ver" main >/dev/null
+  fi
+  pgconf=/etc/postgresql/$ver/main
+  mkdir -p "$pgconf/conf.d"
+  printf "listen_addresses = '127.0.0.1'\nport = 5432\n" > "$pgconf/conf.d/gridsense-ci.conf"
+  grep -qx 'host all all 127.0.0.1/32 trust' "$pgconf/pg_hba.conf" || sed -i '1i host all all 127.0.0.1/32 trust' "$pgconf/pg_hba.conf"
+  log "starting PostgreSQL $ver"
+  pg_ctlcluster "$ver" main start
+  for _ in $(seq 1 30); do (echo > /dev/tcp/127.0.0.1/5432) 2>/dev/null && break; sleep 1; done
+fi
+if [ -z "${GRIDSENSE_TEST_PG_URL:-}" ] && ! psql -h 127.0.0.1 -p 5432 -U postgres -d postgres -Atqc 'select 1' >/dev/null; then
+  echo "PostgreSQL on 127.0.0.1:5432 does not let postgres in without a password: give the tests a URL, GRIDSENSE_TEST_PG_URL=postgres://user:password@127.0.0.1:5432/db" >&2
+  exit 1
+fi
+
 log "services up"

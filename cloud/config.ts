@@ -4,7 +4,7 @@ import { GsError } from '../contracts/errors.js';
 import type { EventPolicy } from './events/policy.js';
 
 export interface CloudOptions {
-  /** SQLite file path or ':memory:'; default env GRIDSENSE_DB, else ./data/cloud.db. */
+  /** SQLite file path, ':memory:', or a postgres:// URL; default env GRIDSENSE_DB, else ./data/cloud.db. */
   db?: string;
   clock?: Clock;
   /** Fastify/pino logger options; default off. */

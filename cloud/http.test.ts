@@ -3,7 +3,7 @@
 import t, { type Test } from 'tap';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { buildCloud } from './app.js';
-import { testCloud, envelope, ADMIN } from './test-support.js';
+import { testCloud, testDatabase, envelope, ADMIN } from './test-support.js';
 
 async function stillHealthy(t: Test, app: FastifyInstance) {
   const h = await app.inject({ url: '/healthz' });
@@ -87,7 +87,7 @@ t.test('no admin token configured: admin routes are 403', async (t) => {
   t.teardown(() => {
     if (saved !== undefined) process.env.GRIDSENSE_ADMIN_TOKEN = saved;
   });
-  const app = await buildCloud({ db: ':memory:' });
+  const app = await buildCloud({ db: await testDatabase(t) });
   t.teardown(() => app.close());
   const res = await app.inject({ method: 'POST', url: '/api/v1/edges', headers: { authorization: 'Bearer anything' }, payload: { id: 'x1', name: 'X' } });
   t.equal(res.statusCode, 403);

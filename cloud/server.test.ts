@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCloud } from './server.js';
 import { resolveOptions, DEFAULT_BODY_LIMIT } from './config.js';
-import { ADMIN } from './test-support.js';
+import { ADMIN, TEST_PG, testDatabase } from './test-support.js';
 
-t.test('startCloud on port 0 with a SQLite file: real URL, data survives a restart, close is idempotent', async (t) => {
+t.test('startCloud on port 0 with a database file (or PostgreSQL): real URL, data survives a restart, close is idempotent', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'gridsense-cloud-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const db = join(dir, 'nested', 'cloud.db');
+  const db = TEST_PG ? await testDatabase(t, { shared: true }) : join(dir, 'nested', 'cloud.db');
   const first = await startCloud({ port: 0, db, adminToken: ADMIN });
   t.match(first.url, /^http:\/\/127\.0\.0\.1:\d+$/);
   t.not(first.url, 'http://127.0.0.1:0');
@@ -19,7 +19,7 @@ t.test('startCloud on port 0 with a SQLite file: real URL, data survives a resta
     body: JSON.stringify({ id: 'town-a', name: 'A' }),
   });
   t.equal(created.status, 201);
-  t.ok(existsSync(`${db}-wal`), 'WAL mode');
+  if (!TEST_PG) t.ok(existsSync(`${db}-wal`), 'WAL mode');
   await Promise.all([first.close(), first.close()]);
   await first.close();
 
@@ -31,9 +31,10 @@ t.test('startCloud on port 0 with a SQLite file: real URL, data survives a resta
 });
 
 t.test('a port in use is an error, and nothing is left open', async (t) => {
-  const a = await startCloud({ port: 0, db: ':memory:' });
+  const db = await testDatabase(t);
+  const a = await startCloud({ port: 0, db });
   t.teardown(() => a.close());
-  await t.rejects(startCloud({ port: Number(new URL(a.url).port), db: ':memory:' }), { code: 'EADDRINUSE' });
+  await t.rejects(startCloud({ port: Number(new URL(a.url).port), db }), { code: 'EADDRINUSE' });
 });
 
 t.test('options: given > environment > defaults', async (t) => {
@@ -45,6 +46,8 @@ t.test('options: given > environment > defaults', async (t) => {
   t.throws(() => resolveOptions({}, { GRIDSENSE_BODY_LIMIT: 'lots' }), { code: 'GS_ERR_CONFIG_INVALID' });
 });
 
-t.test('a postgres URL is refused clearly until the PostgreSQL backend lands', async (t) => {
-  await t.rejects(startCloud({ port: 0, db: 'postgres://localhost/gridsense' }), { code: 'GS_ERR_CONFIG_INVALID' });
+t.test('a PostgreSQL URL that is not valid or not reachable fails the start, and nothing is left open', async (t) => {
+  await t.rejects(startCloud({ port: 0, db: 'postgres://[::1/gridsense' }), { code: 'GS_ERR_CONFIG_INVALID' });
+  // Port 1 on loopback: nothing listens there, so the connection is refused at once.
+  await t.rejects(startCloud({ port: 0, db: 'postgresql://gridsense:secret@127.0.0.1:1/gridsense' }), { code: 'ECONNREFUSED' });
 });

@@ -1,10 +1,14 @@
-// Helpers for the cloud's tests (not a test file itself): an app on in-memory SQLite with a manual
-// clock, an edge and its token, alarm envelopes with sensible defaults.
+// Helpers for the cloud's tests (not a test file itself): an app on a fresh database of its own
+// (in-memory SQLite, or a PostgreSQL schema when GRIDSENSE_TEST_PG is set) with a manual clock, an
+// edge and its token, alarm envelopes with sensible defaults.
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { ManualClock } from '../contracts/clock.js';
 import type { AlarmAction, AlarmEnvelope, Severity } from '../contracts/alarm.js';
 import { buildCloud, type CloudOptions } from './app.js';
+import { testDatabase } from './db/test-database.js';
+
+export { testDatabase, TEST_PG } from './db/test-database.js';
 
 export const ADMIN = 'gsa_test-admin-token';
 export const SAMPLE_COUNTY = JSON.parse(readFileSync(new URL('../demo/sample-county.geojson', import.meta.url), 'utf8')) as unknown;
@@ -22,7 +26,8 @@ export interface TestCloud {
 
 export async function testCloud(t: Tap, opts: CloudOptions & { grids?: unknown } = {}): Promise<TestCloud> {
   const clock = (opts.clock as ManualClock | undefined) ?? new ManualClock(Date.UTC(2026, 6, 1, 8, 0, 0));
-  const app = await buildCloud({ db: ':memory:', adminToken: ADMIN, logger: false, supervisionMs: 0, feedPollMs: 0, webhookWorkerMs: 0, ...opts, clock });
+  const db = opts.db ?? (await testDatabase(t));
+  const app = await buildCloud({ adminToken: ADMIN, logger: false, supervisionMs: 0, feedPollMs: 0, webhookWorkerMs: 0, ...opts, db, clock });
   t.teardown(() => app.close());
   const token = await createEdgeToken(app, 'town-a');
   if (opts.grids !== undefined) await expectOk(await admin(app, 'POST', '/api/v1/grids/import', opts.grids));

@@ -6,9 +6,10 @@
 // come — their effects commute (clear is terminal, priority only rises, "last" fields take the
 // highest seq) — so any arrival order ends in the state in-order delivery gives.
 //
-// PostgreSQL note (issue 6): two concurrent batches carrying seq 0 and seq 1 of one alarm must not
-// interleave; take a per-alarm lock (pg_advisory_xact_lock on (edge, alarm)) before reading the row.
-// SQLite serialises write transactions, so it cannot happen here.
+// Concurrency (PostgreSQL; SQLite runs write transactions one at a time): ingest holds a lock per
+// alarm (see ingest.ts), and the open event is read FOR UPDATE, so two batches joining one event
+// count both occurrences; two batches opening one event meet at its unique open_dedup_key, and the
+// loser's transaction is retried and joins the winner's event.
 import type { Kysely, Selectable, Updateable } from 'kysely';
 import type { AlarmEnvelope as Envelope } from '../../contracts/alarm.js';
 import type { AlarmsTable, Database } from '../db/schema.js';
@@ -60,7 +61,7 @@ function valueJson(t: Envelope): string | null {
 
 async function applyRaise(trx: Kysely<Database>, ctx: ApplyContext, t: Envelope): Promise<AlarmRow> {
   const place = t.location ? ctx.locate(t.location.lon, t.location.lat) : NOWHERE;
-  const open = await loadOpenEvent(trx, { dedupKey: dedupKeyOf(t.deviceId, t.type) });
+  const open = await loadOpenEvent(trx, { dedupKey: dedupKeyOf(t.deviceId, t.type) }, { forUpdate: true });
   const decision = correlate(t, open, { gridId: place.gridId, townId: place.townId, now: ctx.now, policy: ctx.policy, edgeId: ctx.edgeId, profileKind: ctx.profileKind(t.profile) });
   const applied = await applyDecision(trx, decision, ctx);
   const row: AlarmRow = {
@@ -111,7 +112,7 @@ async function applyLater(trx: Kysely<Database>, ctx: ApplyContext, row: AlarmRo
   // A second clear of a cleared alarm (a misbehaving edge) must not count down the event again.
   const counts = !(t.action === 'clear' && !wasRaised);
   if (counts && row.event_id) {
-    const open = await loadOpenEvent(trx, { id: row.event_id });
+    const open = await loadOpenEvent(trx, { id: row.event_id }, { forUpdate: true });
     // The grid was decided when the event opened; updates and clears do not move it.
     const decision = correlate(t, open, { gridId: null, now: ctx.now, policy: ctx.policy, edgeId: ctx.edgeId, profileKind: ctx.profileKind(t.profile) });
     const applied = await applyDecision(trx, decision, ctx);

@@ -1,5 +1,6 @@
-// Alarm ingest through the real HTTP route and a real (in-memory) SQLite: exactly-once storage,
-// dedup into events, clears, out-of-order delivery, grid assignment.
+// Alarm ingest through the real HTTP route and a real database (in-memory SQLite, or PostgreSQL
+// under GRIDSENSE_TEST_PG): exactly-once storage, dedup into events, clears, out-of-order delivery,
+// grid assignment.
 import t from 'tap';
 import { sql } from 'kysely';
 import { ADMIN, testCloud, postAlarms, getJson, envelope, raiseAndClear, createEdgeToken, SAMPLE_COUNTY, type EventJsonT } from '../test-support.js';
@@ -208,13 +209,18 @@ t.test('alarm ids are scoped by edge; alarm reads and filters', async (t) => {
 t.test('a batch is all or nothing: a failure mid-batch stores none of it', async (t) => {
   const { app, token } = await testCloud(t);
   // Stage a database failure on the second alarm of the batch, after the first was fully applied.
-  await sql`CREATE TRIGGER boom BEFORE INSERT ON alarms WHEN NEW.alarm_id = 'alarm-boom0001' BEGIN SELECT RAISE(ABORT, 'boom'); END`.execute(app.db);
+  if (app.dbKind === 'postgres') {
+    await sql`CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.alarm_id = 'alarm-boom0001' THEN RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END $$`.execute(app.db);
+    await sql`CREATE TRIGGER boom BEFORE INSERT ON alarms FOR EACH ROW EXECUTE FUNCTION boom()`.execute(app.db);
+  } else {
+    await sql`CREATE TRIGGER boom BEFORE INSERT ON alarms WHEN NEW.alarm_id = 'alarm-boom0001' BEGIN SELECT RAISE(ABORT, 'boom'); END`.execute(app.db);
+  }
   const good = envelope({ alarmId: 'alarm-good0001' });
   const res = await postAlarms(app, token, [good, envelope({ alarmId: 'alarm-boom0001', deviceId: 'wl-2' })]);
   t.equal(res.statusCode, 500);
   t.same(res.json(), { code: 'GS_ERR_INTERNAL', message: 'internal error' }, 'no internals leak');
   t.equal((await getJson<AlarmListT>(app, '/api/v1/alarms')).items.length, 0, 'no alarm');
   t.equal((await getJson<EventListT>(app, '/api/v1/events')).items.length, 0, 'no event');
-  await sql`DROP TRIGGER boom`.execute(app.db);
+  await (app.dbKind === 'postgres' ? sql`DROP TRIGGER boom ON alarms` : sql`DROP TRIGGER boom`).execute(app.db);
   t.same((await postAlarms(app, token, [good])).json(), { accepted: 1, duplicates: 0 }, 'the retry is new to the cloud: nothing was half-stored');
 });

@@ -6,10 +6,12 @@ import type { AlarmBatch, AlarmBatchResult } from '../../contracts/alarm.js';
 import type { AlarmEnvelope as Envelope } from '../../contracts/alarm.js';
 import type { Clock } from '../../contracts/clock.js';
 import { GsError, type ErrorDetail } from '../../contracts/errors.js';
-import { isUniqueViolation } from '../db/errors.js';
+import { isRetryableConflict } from '../db/errors.js';
+import { LOCK_SPACE, lockKeys } from '../db/locks.js';
 import type { Database } from '../db/schema.js';
 import type { BusMessageType } from '../events/bus.js';
 import type { EventPolicy } from '../events/policy.js';
+import { appendToFeed } from '../events/feed.js';
 import { applyAlarmTransitions, planTransitions, type AlarmRow, type Placement } from './apply.js';
 
 export interface IngestDeps {
@@ -28,14 +30,18 @@ export interface EventChange {
 
 export interface IngestOutcome {
   result: AlarmBatchResult;
-  /** Events the batch changed, for live notification after commit; one entry per event and type. */
+  /** Events the batch changed (already in the event feed); one entry per event and type. */
   changes: EventChange[];
 }
 
 /** Rows per INSERT: well inside SQLite's and PostgreSQL's bound-parameter limits. */
 const INSERT_CHUNK = 200;
-/** A lost race for "one open event per key" (PostgreSQL) is retried: the retry sees the winner's event. */
-const MAX_ATTEMPTS = 3;
+/**
+ * A lost race (PostgreSQL) is retried, the whole transaction, since PostgreSQL aborts it on the error:
+ * for "one open event per key" the retry sees the winner's event and joins it; a deadlock between
+ * two batches locking the same events in different orders is run again.
+ */
+const MAX_ATTEMPTS = 5;
 
 /** The envelope's schema cannot say that seq 0 is the raise and only the raise. */
 export function checkSequence(batch: AlarmBatch): void {
@@ -60,10 +66,11 @@ export async function ingestAlarms(deps: IngestDeps, edgeId: string, batch: Alar
     try {
       return await deps.db.transaction().execute(async (trx) => {
         const accepted = await ingestInTransaction(trx, deps, edgeId, [...unique.values()]);
+        await appendToFeed(trx, deps.policy, accepted.changes, deps.clock.now());
         return { result: { accepted: accepted.stored, duplicates: batch.alarms.length - accepted.stored }, changes: accepted.changes };
       });
     } catch (err) {
-      if (attempt >= MAX_ATTEMPTS || !isUniqueViolation(err)) throw err;
+      if (attempt >= MAX_ATTEMPTS || !isRetryableConflict(err)) throw err;
     }
   }
 }
@@ -113,6 +120,10 @@ async function ingestInTransaction(
   // Two queries per batch rather than two per alarm: the alarms as stored, and the transitions held
   // for alarms whose raise arrives now.
   const ids = [...byAlarm.keys()];
+  // PostgreSQL: a concurrent batch may carry other transitions of the same alarms (seq 0 here, seq 1
+  // there). Each alarm is read and applied under its lock, taken after this batch's transitions
+  // are stored, so whichever batch goes second sees the first's alarm row or held transitions.
+  await lockKeys(trx, LOCK_SPACE.alarm, ids.map((id) => `${edgeId} ${id}`));
   const rows = new Map<string, AlarmRow>();
   for (let i = 0; i < ids.length; i += INSERT_CHUNK) {
     const found = await trx.selectFrom('alarms').selectAll().where('edge_id', '=', edgeId).where('alarm_id', 'in', ids.slice(i, i + INSERT_CHUNK)).execute();

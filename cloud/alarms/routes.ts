@@ -3,7 +3,6 @@ import Type from 'typebox';
 import { AlarmBatch, AlarmBatchResult } from '../../contracts/alarm.js';
 import { GsError } from '../../contracts/errors.js';
 import { errorResponses } from '../http/schemas.js';
-import { getEventsByIds } from '../events/repo.js';
 import { ingestAlarms } from './ingest.js';
 import { townOf } from '../plugins/auth.js';
 import { getAlarm, listAlarms } from './repo.js';
@@ -43,13 +42,8 @@ export const alarmRoutes: FastifyPluginAsyncTypebox = async (app) => {
         req.body,
       );
       // After commit only: a listener never hears of an event that was rolled back.
-      if (changes.length > 0) {
-        const events = await getEventsByIds(app.db, app.policy, [...new Set(changes.map((c) => c.eventId))]);
-        for (const c of changes) {
-          const e = events.get(c.eventId);
-          if (e) await app.bus.publish(c.type, e);
-        }
-      }
+      // The feed rows were committed with the batch; deliver them to this instance's listeners now.
+      if (changes.length > 0) await app.bus.wake();
       return result;
     },
   );

@@ -66,7 +66,7 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/api-keys',
     { onRequest: app.requireAdmin, schema: { tags: ['auth'], security, summary: 'API keys (never the keys themselves)', response: { 200: Type.Object({ items: Type.Array(ApiKeyJson) }), ...errorResponses(401, 403) } } },
     async () => {
-      const rows = await app.db.selectFrom('api_keys').selectAll().orderBy('created_at').execute();
+      const rows = await app.db.selectFrom('api_keys').selectAll().orderBy('created_at').orderBy('id').execute();
       return {
         items: rows.map((r) => {
           const role = r.role as keyof typeof ROLES;

@@ -6,6 +6,8 @@
 // hears of a change that was rolled back.
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../contracts/clock.js';
+import { beforeFeedAppend, FEED_CHANNEL } from '../db/locks.js';
+import type { OpenDatabase, Unlisten } from '../db/open.js';
 import type { Database } from '../db/schema.js';
 import type { EventJson } from './schemas.js';
 
@@ -23,6 +25,10 @@ export type BusListener = (m: BusMessage) => void;
 
 export interface EventBus {
   publish(type: BusMessageType, event: EventJson): Promise<void>;
+  /** Delivers rows already in the feed (written inside the transaction that made the change). */
+  wake(): Promise<void>;
+  /** Several at once, in order: one write (one fsync), one delivery round. */
+  publishAll(messages: ReadonlyArray<{ type: BusMessageType; event: EventJson }>): Promise<void>;
   /** Returns the unsubscribe function. Listeners hear messages published after they subscribed. */
   subscribe(listener: BusListener): () => void;
   /** Messages after `afterId`, oldest first (at most `limit`): what a reconnecting client missed. */
@@ -39,6 +45,8 @@ export interface FeedBusOptions {
   retentionMs: number;
   onListenerError?: (err: unknown) => void;
   onPollError?: (err: unknown) => void;
+  /** PostgreSQL: hear other instances' appends at once (NOTIFY); used when `pollMs` > 0, polling stays the safety net. */
+  listen?: OpenDatabase['listen'];
 }
 
 const BATCH = 500;
@@ -56,6 +64,7 @@ export class FeedBus implements EventBus {
   private timer?: NodeJS.Timeout;
   private lastPrune = 0;
   private closed = false;
+  private unlisten?: Unlisten;
 
   private constructor(private readonly o: FeedBusOptions) {}
 
@@ -67,16 +76,38 @@ export class FeedBus implements EventBus {
     if (o.pollMs > 0) {
       bus.timer = setInterval(() => void bus.pump().catch((err: unknown) => o.onPollError?.(err)), o.pollMs);
       bus.timer.unref();
+      if (o.listen) {
+        try {
+          bus.unlisten = await o.listen(FEED_CHANNEL, () => void bus.pump().catch((err: unknown) => o.onPollError?.(err)), (err) => o.onPollError?.(err));
+        } catch (err) {
+          clearInterval(bus.timer);
+          throw err;
+        }
+      }
     }
     return bus;
   }
 
-  async publish(type: BusMessageType, event: EventJson): Promise<void> {
-    await this.o.db
-      .insertInto('event_feed')
-      .values({ type, event_id: event.id, town_id: event.townId, at: this.o.clock.now(), payload: JSON.stringify(event) })
-      .execute();
+  publish(type: BusMessageType, event: EventJson): Promise<void> {
+    return this.publishAll([{ type, event }]);
+  }
+
+  async publishAll(messages: ReadonlyArray<{ type: BusMessageType; event: EventJson }>): Promise<void> {
+    if (messages.length === 0) return;
+    const at = this.o.clock.now();
+    // One statement: the rows get consecutive sequence numbers in this order.
+    await this.o.db.transaction().execute(async (trx) => {
+      await beforeFeedAppend(trx);
+      await trx
+        .insertInto('event_feed')
+        .values(messages.map(({ type, event }) => ({ type, event_id: event.id, town_id: event.townId, at, payload: JSON.stringify(event) })))
+        .execute();
+    });
     await this.pump();
+  }
+
+  wake(): Promise<void> {
+    return this.pump();
   }
 
   subscribe(listener: BusListener): () => void {
@@ -101,6 +132,7 @@ export class FeedBus implements EventBus {
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    await this.unlisten?.();
     this.listeners.clear();
     await this.pumping?.catch(() => undefined);
   }

@@ -2,6 +2,7 @@
 // paging, and the summary the correlator needs.
 import type { Kysely, Selectable } from 'kysely';
 import type { Clock } from '../../contracts/clock.js';
+import { isPostgres } from '../db/dialect.js';
 import type { Database, EventsTable } from '../db/schema.js';
 import { decodeCursor, encodeCursor } from '../http/cursor.js';
 import { DEFAULT_PAGE_SIZE } from '../http/schemas.js';
@@ -122,12 +123,16 @@ async function timelineOf(db: Kysely<Database>, eventId: string): Promise<Timeli
   }));
 }
 
-/** The open event for a dedup key, or — by id — an alarm's own event if it is still open. */
-export async function loadOpenEvent(db: Kysely<Database>, by: { dedupKey: string } | { id: string }): Promise<EventSummary | null> {
+/**
+ * The open event for a dedup key, or — by id — an alarm's own event if it is still open.
+ * `forUpdate`: lock the row until the transaction ends (PostgreSQL; SQLite's writers take turns anyway).
+ */
+export async function loadOpenEvent(db: Kysely<Database>, by: { dedupKey: string } | { id: string }, opts: { forUpdate?: boolean } = {}): Promise<EventSummary | null> {
   let q = db
     .selectFrom('events')
     .select(['id', 'category', 'priority', 'occurrence_count', 'active_alarms', 'opened_at', 'deadline_at', 'cleared_at']);
   q = 'dedupKey' in by ? q.where('open_dedup_key', '=', by.dedupKey) : q.where('id', '=', by.id).where('open_dedup_key', 'is not', null);
+  if (opts.forUpdate && isPostgres(db)) q = q.forUpdate();
   const r = await q.executeTakeFirst();
   if (!r) return null;
   return {

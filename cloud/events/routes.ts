@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { GsError } from '../../contracts/errors.js';
 import { errorResponses } from '../http/schemas.js';
-import { getEventDetail, getEventsByIds, listEvents } from './repo.js';
+import { getEventDetail, listEvents } from './repo.js';
 import { EventDetailJson, EventList, EventListQuery, TransitionBody, type EventList as EventListT } from './schemas.js';
 import { applyTransition } from './transitions.js';
 import { inScope, townOf } from '../plugins/auth.js';
@@ -122,7 +122,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const own = await app.db.selectFrom('events').select(['town_id']).where('id', '=', id).executeTakeFirst();
       if (!own || !inScope(req, own.town_id)) throw new GsError('GS_ERR_EVENT_NOT_FOUND', `grid event "${id}" not found`);
       const p = req.principal!;
-      await applyTransition({ db: app.db, clock: app.clock, newId: app.newId }, id, {
+      await applyTransition({ db: app.db, clock: app.clock, newId: app.newId, policy: app.policy }, id, {
         action: b.action,
         // A key acts under its own name; only the shared admin token may say on whose behalf.
         actor: p.kind === 'admin-token' ? (b.actor ?? 'admin') : p.name,
@@ -130,8 +130,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
         ...(b.assignee ? { assignee: b.assignee } : {}),
         ...(b.attachments ? { attachments: b.attachments } : {}),
       });
-      const event = (await getEventsByIds(app.db, app.policy, [id])).get(id)!;
-      await app.bus.publish(event.status === 'closed' ? 'event.closed' : 'event.updated', event);
+      await app.bus.wake();
       return (await getEventDetail(app.db, app.policy, id))!;
     },
   );

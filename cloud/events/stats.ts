@@ -41,7 +41,8 @@ export async function eventStats(db: Kysely<Database>, policy: EventPolicy, q: {
       sql<number | null>`AVG(CASE WHEN events.resolved_at IS NOT NULL THEN events.resolved_at - events.opened_at END)`.as('resolve_ms'),
     ])
     .groupBy(col)
-    .orderBy(col);
+    // Both databases put the group without a key (outside every town) first.
+    .orderBy(col, (ob) => ob.asc().nullsFirst());
   if (q.from !== undefined) query = query.where('events.opened_at', '>=', q.from);
   if (q.to !== undefined) query = query.where('events.opened_at', '<', q.to);
   if (q.townId !== undefined) query = query.where('events.town_id', '=', q.townId);

@@ -1,12 +1,10 @@
-// The live stream over a real socket: a cloud listening on 127.0.0.1:0, a raw node:http client.
+// The live stream over a real socket: a cloud listening on 127.0.0.1:0, a raw node:http client; on
+// SQLite, or on PostgreSQL under GRIDSENSE_TEST_PG.
 import t from 'tap';
 import { request, type IncomingMessage } from 'node:http';
 import { startCloud } from '../server.js';
 import { ManualClock } from '../../contracts/clock.js';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ADMIN, envelope, SAMPLE_COUNTY } from '../test-support.js';
+import { ADMIN, envelope, SAMPLE_COUNTY, TEST_PG, testDatabase } from '../test-support.js';
 
 interface Frame {
   id?: string;
@@ -68,7 +66,7 @@ function connect(url: string, headers: Record<string, string> = {}): Promise<{ r
 }
 
 t.test('an ingest reaches a connected client as event.opened, then updated and cleared', async (t) => {
-  const cloud = await startCloud({ port: 0, db: ':memory:', adminToken: ADMIN, clock: new ManualClock(), logger: false });
+  const cloud = await startCloud({ port: 0, db: await testDatabase(t), adminToken: ADMIN, clock: new ManualClock(), logger: false });
   t.teardown(() => cloud.close());
   t.match(cloud.url, /^http:\/\/127\.0\.0\.1:\d+$/);
   const admin = { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` };
@@ -109,7 +107,7 @@ t.test('an ingest reaches a connected client as event.opened, then updated and c
 });
 
 t.test('a client that disconnects is forgotten', async (t) => {
-  const cloud = await startCloud({ port: 0, db: ':memory:', adminToken: ADMIN, logger: false });
+  const cloud = await startCloud({ port: 0, db: await testDatabase(t), adminToken: ADMIN, logger: false });
   t.teardown(() => cloud.close());
   const bus = cloud.app.bus as unknown as { size: number };
   const before = bus.size; // the webhook dispatcher listens too
@@ -131,7 +129,7 @@ async function county(cloudUrl: string): Promise<(alarms: unknown[]) => Promise<
 }
 
 t.test('a client that reconnects with Last-Event-ID gets what it missed, in order, then live, nothing twice', async (t) => {
-  const cloud = await startCloud({ port: 0, db: ':memory:', adminToken: ADMIN, clock: new ManualClock(), logger: false, feedPollMs: 0 });
+  const cloud = await startCloud({ port: 0, db: await testDatabase(t), adminToken: ADMIN, clock: new ManualClock(), logger: false, feedPollMs: 0 });
   t.teardown(() => cloud.close());
   const post = await county(cloud.url);
   const first = await connect(`${cloud.url}/api/v1/events/stream`);
@@ -161,9 +159,7 @@ t.test('a client that reconnects with Last-Event-ID gets what it missed, in orde
 });
 
 t.test('two instances on one database: an event created through A reaches a stream on B', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'gs-two-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const db = join(dir, 'cloud.db');
+  const db = await testDatabase(t, { shared: true });
   const a = await startCloud({ port: 0, db, adminToken: ADMIN, logger: false, feedPollMs: 50 });
   t.teardown(() => a.close());
   const b = await startCloud({ port: 0, db, adminToken: ADMIN, logger: false, feedPollMs: 50 });
@@ -174,5 +170,25 @@ t.test('two instances on one database: an event created through A reaches a stre
   await post([envelope({ alarmId: 'alarm-two00001' })]);
   const opened = await onB.next((f) => f.event === 'event.opened');
   t.match(JSON.parse(opened.data!), { deviceId: 'wl-qingquan-001', categoryLabel: '防汛' });
+  onB.res.destroy();
+});
+
+t.test('PostgreSQL: two instances hear each other at once through LISTEN/NOTIFY, not by polling', { skip: !TEST_PG && 'PostgreSQL only (GRIDSENSE_TEST_PG)' }, async (t) => {
+  const db = await testDatabase(t, { shared: true });
+  // An hour between polls: only a notification can bring A's event to B within the test.
+  const a = await startCloud({ port: 0, db, adminToken: ADMIN, logger: false, feedPollMs: 3_600_000 });
+  t.teardown(() => a.close());
+  const b = await startCloud({ port: 0, db, adminToken: ADMIN, logger: false, feedPollMs: 3_600_000 });
+  t.teardown(() => b.close());
+  const post = await county(a.url);
+  const onB = await connect(`${b.url}/api/v1/events/stream`);
+  await onB.next((f) => f.comment === 'connected');
+  const started = Date.now();
+  await post([envelope({ alarmId: 'alarm-ntf00001' })]);
+  const opened = await onB.next((f) => f.event === 'event.opened');
+  t.match(JSON.parse(opened.data!), { deviceId: 'wl-qingquan-001' });
+  t.ok(Date.now() - started < 2000, `delivered in ${Date.now() - started} ms`);
+  await post([envelope({ alarmId: 'alarm-ntf00001', seq: 1, action: 'clear' })]);
+  await onB.next((f) => f.event === 'event.cleared');
   onB.res.destroy();
 });

@@ -7,11 +7,15 @@ import { GsError } from '../../contracts/errors.js';
 import type { Database } from '../db/schema.js';
 import { transition, type Assignee, type TransitionRequest, type TransitionResult } from './lifecycle.js';
 import type { EventStatus } from './status.js';
+import { appendToFeed } from './feed.js';
+import type { EventPolicy } from './policy.js';
 
 export interface TransitionDeps {
   db: Kysely<Database>;
   clock: Clock;
   newId: () => string;
+  /** To write the event into the feed with the step (event.updated, or event.closed). */
+  policy: EventPolicy;
 }
 
 export async function applyTransition(deps: TransitionDeps, eventId: string, req: TransitionRequest): Promise<TransitionResult> {
@@ -53,6 +57,7 @@ export async function applyTransition(deps: TransitionDeps, eventId: string, req
         data: JSON.stringify({ from: result.from, to: result.to, ...(req.assignee ? { assignee: req.assignee } : {}), ...(req.attachments?.length ? { attachments: req.attachments } : {}) }),
       })
       .execute();
+    await appendToFeed(trx, deps.policy, [{ eventId, type: result.to === 'closed' ? 'event.closed' : 'event.updated' }], now);
     return result;
   });
 }

@@ -25,6 +25,7 @@ export const eventsPlugin = definePlugin<{ config: Partial<EventPolicy>; feedPol
     retentionMs: FEED_RETENTION_MS,
     onListenerError: (err) => app.log.warn({ err }, 'event stream listener failed'),
     onPollError: (err) => app.log.error({ err }, 'reading the event feed failed'),
+    listen: app.dbListen,
   });
   app.decorate('bus', bus);
   app.addHook('onClose', async () => bus.close());

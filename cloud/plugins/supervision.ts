@@ -1,5 +1,4 @@
 import { escalationSweep } from '../events/escalation.js';
-import { getEventsByIds } from '../events/repo.js';
 import { definePlugin } from './define.js';
 
 declare module 'fastify' {
@@ -16,11 +15,7 @@ declare module 'fastify' {
 export const supervisionPlugin = definePlugin<{ everyMs: number }>('gs-supervision', ['gs-db', 'gs-clock', 'gs-events'], async (app, opts) => {
   const sweep = async (): Promise<string[]> => {
     const ids = await escalationSweep({ db: app.db, clock: app.clock, newId: app.newId, policy: app.policy });
-    const events = await getEventsByIds(app.db, app.policy, ids);
-    for (const id of ids) {
-      const e = events.get(id);
-      if (e) await app.bus.publish('event.updated', e);
-    }
+    if (ids.length > 0) await app.bus.wake();
     if (ids.length > 0) app.log.info({ escalated: ids.length }, 'supervision escalated late events');
     return ids;
   };

@@ -86,7 +86,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const town = townOf(req);
       let q = app.db.selectFrom('webhook_subscriptions').selectAll();
       if (town) q = q.where('town_id', '=', town);
-      const rows = await q.orderBy('created_at').execute();
+      const rows = await q.orderBy('created_at').orderBy('id').execute();
       return { items: rows.map((r) => ({ id: r.id, url: r.url, types: JSON.parse(r.types) as string[], townId: r.town_id, description: r.description, createdAt: iso(r.created_at), disabledAt: isoOrNull(r.disabled_at) })) };
     },
   );

@@ -1,10 +1,12 @@
-// Shared set-up of the end-to-end tests: a real cloud (SQLite in a temp dir) with the sample county's
-// grids and one registered edge, and an edge.yaml for a gauge played by pymodbus.
+// Shared set-up of the end-to-end tests: a real cloud (SQLite in a temp dir, or PostgreSQL under
+// GRIDSENSE_TEST_PG) with the sample county's grids and one registered edge, and an edge.yaml for a
+// gauge played by pymodbus.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { startCloud } from '../../cloud/server.js';
+import { createTestSchema, TEST_PG } from '../../cloud/db/test-database.js';
 
 export const ADMIN_TOKEN = 'gsa_e2e-admin-token-000000000000';
 const GRIDS = new URL('../../demo/sample-county.geojson', import.meta.url);
@@ -16,9 +18,22 @@ export interface County {
   close(): Promise<void>;
 }
 
+/** The county's database by its dir: a SQLite file there, or (GRIDSENSE_TEST_PG) a PostgreSQL schema of its own. */
+const databases = new Map<string, string>();
+
+async function countyDatabase(dir: string): Promise<string> {
+  if (!TEST_PG) return join(dir, 'cloud.db');
+  const { url, drop } = await createTestSchema(TEST_PG);
+  // Kept across a cloud restart (restartCloud); dropped when the test process is done.
+  process.once('beforeExit', () => void drop());
+  return url;
+}
+
 export async function startCounty(opts: { dir?: string; port?: number; edgeId?: string } = {}): Promise<County> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'gridsense-e2e-'));
-  const cloud = await startCloud({ port: opts.port ?? 0, host: '127.0.0.1', db: join(dir, 'cloud.db'), adminToken: ADMIN_TOKEN, logger: false });
+  const db = databases.get(dir) ?? (await countyDatabase(dir));
+  databases.set(dir, db);
+  const cloud = await startCloud({ port: opts.port ?? 0, host: '127.0.0.1', db, adminToken: ADMIN_TOKEN, logger: false });
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` };
   const grids = await fetch(`${cloud.url}/api/v1/grids/import`, { method: 'POST', headers, body: readFileSync(GRIDS, 'utf8') });
   if (!grids.ok) throw new Error(`grid import: ${grids.status} ${await grids.text()}`);
@@ -30,7 +45,7 @@ export async function startCounty(opts: { dir?: string; port?: number; edgeId?: 
 
 /** Restarts a cloud on an existing db file (no grid import, no edge creation: they are in the db). */
 export async function restartCloud(dir: string, port: number): Promise<{ url: string; close(): Promise<void> }> {
-  return startCloud({ port, host: '127.0.0.1', db: join(dir, 'cloud.db'), adminToken: ADMIN_TOKEN, logger: false });
+  return startCloud({ port, host: '127.0.0.1', db: databases.get(dir) ?? join(dir, 'cloud.db'), adminToken: ADMIN_TOKEN, logger: false });
 }
 
 /** An edge.yaml for one radar gauge at `modbusPort`, in the riverside grid, with a short hold. */
