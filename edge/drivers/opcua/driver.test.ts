@@ -290,7 +290,8 @@ t.test('a connection that goes silent without closing is noticed by the missing 
   proxy.freeze();
   await waitFor('the silence noticed', () => c.all.find((v) => !v.ok && v.reason === 'keepalive_timeout'));
   t.same(c.latest.get('fault'), { point: 'fault', ok: false, reason: 'keepalive_timeout', unreachable: true }, 'unreachable, with why');
-  await waitFor('values again over a new connection', () => (c.latest.get('fault')?.ok ? true : undefined));
+  // The monitored items are recreated one by one: wait for every point, not just the first back.
+  await waitFor('values again over a new connection', () => (c.latest.get('fault')?.ok && c.latest.get('sump_level')?.ok ? true : undefined));
   t.same(c.values(), { fault: false, sump_level: 2.5 });
 });
 
