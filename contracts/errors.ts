@@ -61,6 +61,18 @@ export const ERRORS = {
   GS_ERR_OPCUA_STATUS: { status: 502, message: 'OPC UA server answered with a bad status code' },
   GS_ERR_OPCUA_SECURITY: { status: 502, message: 'OPC UA server refused the secure channel or the session (certificate, security policy, user)' },
   GS_ERR_OPCUA_TIMEOUT: { status: 504, message: 'OPC UA request timed out' },
+
+  // fleet: enrollment, device registry, claiming, remote configuration (appended)
+  GS_ERR_ENROLL_TOKEN_INVALID: { status: 401, message: 'enrollment token is not known' },
+  GS_ERR_ENROLL_TOKEN_USED: { status: 410, message: 'enrollment token was already used' },
+  GS_ERR_ENROLL_TOKEN_EXPIRED: { status: 410, message: 'enrollment token has expired' },
+  GS_ERR_EDGE_NOT_FOUND: { status: 404, message: 'edge not found' },
+  GS_ERR_EDGE_REVOKED: { status: 409, message: 'edge is revoked' },
+  GS_ERR_DEVICE_EXISTS: { status: 409, message: 'device already exists' },
+  GS_ERR_DEVICE_STATE: { status: 409, message: 'the device cannot take that step in its current state' },
+  GS_ERR_IMPORT_INVALID: { status: 400, message: 'import file has errors; nothing was imported' },
+  GS_ERR_CLAIM_UNKNOWN: { status: 404, message: 'claim code is not known' },
+  GS_ERR_CLAIM_USED: { status: 409, message: 'claim code was already used' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -102,7 +102,12 @@ export const ProfilePoint = Type.Object(
 );
 export type ProfilePoint = Type.Static<typeof ProfilePoint>;
 
-export const PROTOCOLS = ['modbus', 'mqtt', 'opcua'] as const;
+/**
+ * `camera`: an ONVIF or RTSP camera (edge/drivers/camera/). Its points need no protocol block: the
+ * point's name says what it is — a fact of the RTSP probe (online, codec, width, height, fps,
+ * bitrate_kbps, keyframe_interval_s, black, frozen) or an ONVIF event (motion, tamper, video_loss).
+ */
+export const PROTOCOLS = ['modbus', 'mqtt', 'opcua', 'camera'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
 
 export const DeviceProfile = Type.Object(

@@ -3,10 +3,11 @@
 //   1. the library as a whole (unique ids) and each profile alone (names, units, kinds, the validator's
 //      checks, the library's own conventions)
 //   2. each profile read back through its protocol's real driver: Modbus TCP, MQTT (embedded broker),
-//      OPC UA (a node-opcua server)
+//      OPC UA (a node-opcua server), cameras (GStreamer's RTSP server, the ONVIF device simulator)
 //   3. the validator on broken profiles (device-profiles/checks/), and the committed JSON Schema
 import t from 'tap';
 import type { Test } from 'tap';
+import { spawnSync } from 'node:child_process';
 import ModbusRTU from 'modbus-serial';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -30,13 +31,17 @@ import { planReads } from '../edge/drivers/modbus/plan.js';
 import { MqttDriver } from '../edge/drivers/mqtt/driver.js';
 import { samplePayload, sampleRawValue } from '../edge/drivers/mqtt/codec.js';
 import { OpcuaDriver } from '../edge/drivers/opcua/driver.js';
+import { CameraRuntime, OnvifCameraDriver, RtspCameraDriver } from '../edge/drivers/camera/driver.js';
+import { isEventPoint, isProbePoint } from '../edge/cameras/readings.js';
 import { hashPassword } from '../edge/broker/password.js';
 import type { DriverDeps, RawPointValue, RawValue, Session } from '../edge/drivers/driver.js';
 import { applyProfile, toEngineering } from '../edge/pipeline/apply-profile.js';
 import { silentLogger } from '../edge/log.js';
 import { systemScheduler } from '../edge/scheduler.js';
 import { TestOpcuaServer, variablesFor } from '../test/helpers/opcua-server.js';
-import { freePort } from '../test/helpers/services.js';
+import { OnvifSimulator } from '../test/helpers/onvif-sim/index.js';
+import { GST_RTSP_SERVER, GstRtspServer, gstRtspServerAvailable } from '../test/helpers/rtsp-server.js';
+import { freePort, needs } from '../test/helpers/services.js';
 import { waitFor } from '../test/helpers/wait.js';
 
 const files = listProfileFiles(BUNDLED_PROFILES_DIR);
@@ -125,6 +130,7 @@ const HARNESSES: Record<Protocol, Harness> = {
   modbus: readBackModbus,
   mqtt: readBackMqtt,
   opcua: readBackOpcua,
+  camera: readBackCamera,
 };
 
 for (const file of files) {
@@ -486,6 +492,95 @@ async function readBackOpcua(t: Test, profile: DeviceProfile): Promise<void> {
   }
 }
 
+// ── Cameras ──
+
+const FFMPEG = 'ffmpeg (Debian ffmpeg: ffmpeg and ffprobe)';
+const ffmpegAvailable = () => ['ffmpeg', 'ffprobe'].every((b) => spawnSync(b, ['-version'], { stdio: 'ignore' }).status === 0);
+const CAMERA_PASSWORD = 'profile-read-back';
+/** One GStreamer RTSP server for every camera profile (320×240, 10 fps, a keyframe every 0.5 s), stopped with the file. */
+let gstServer: Promise<GstRtspServer> | undefined;
+t.teardown(async () => (await gstServer?.catch(() => undefined))?.stop());
+const rtspServer = () => (gstServer ??= new GstRtspServer({ width: 320, height: 240, fps: 10, gop: 5 }).start());
+
+/**
+ * The real camera drivers against a real stream: GStreamer's RTSP server serving a moving test pattern,
+ * a black picture and a frozen one, probed by the real ffprobe / ffmpeg. A profile with ONVIF event
+ * points is read through the ONVIF driver and the device simulator (its stream URI points at the live
+ * mount; its PullPoint delivers the events), then each event alone is on. One without is read through
+ * the RTSP driver, on the live, black and frozen pictures at once. Every point must read good: the exact
+ * facts exactly (codec, size, flags), the measured ones near what the server sends (frame rate,
+ * bitrate, keyframe interval).
+ */
+async function readBackCamera(t: Test, profile: DeviceProfile): Promise<void> {
+  if (!(await needs(t, FFMPEG, ffmpegAvailable))) return;
+  if (!(await needs(t, GST_RTSP_SERVER, gstRtspServerAvailable))) return;
+  const server = await rtspServer();
+  const events = profile.points.filter((p) => isEventPoint(p.name));
+  t.ok(profile.points.every((p) => isProbePoint(p.name) || isEventPoint(p.name)), 'every point is one the camera driver reads');
+  const runtime = new CameraRuntime({ concurrency: 3, probe: { picture: { freezeMinSeconds: 1 } }, events: { pullTimeoutS: 2, backoff: { baseMs: 100, capMs: 400 } } });
+  // Short windows: 1.5 s of packets span three keyframes; 2 s of picture hold a 1 s freeze.
+  const win = { sample: '1.5s', analyse: '2s' };
+  const deviceId = `probe-${profile.id.replace('/', '-')}`;
+  const flag = (p: ProfilePoint, on: boolean): RawValue => (p.type === 'number' ? Number(on) : on);
+
+  let sim: OnvifSimulator | undefined;
+  let live: Session;
+  const pictures: Array<[string, Session, Record<string, boolean>]> = [];
+  if (events.length > 0) {
+    sim = await new OnvifSimulator({ password: CAMERA_PASSWORD, vendor: 'hikvision', streamUri: () => server.url('live') }).start();
+    const s = sim;
+    t.teardown(() => s.stop());
+    const driver = new OnvifCameraDriver(driverDeps(), runtime);
+    const conn = { protocol: 'onvif', host: '127.0.0.1', port: s.port, username: 'admin', password: CAMERA_PASSWORD, vendor: 'hikvision', ...win };
+    t.same(driver.validateConnection(conn), [], 'test connection is valid (ONVIF)');
+    live = driver.open({ ...conn, deviceId });
+  } else {
+    const driver = new RtspCameraDriver(runtime);
+    const conn = (mount: string) => ({ protocol: 'rtsp', url: server.url(mount), ...win });
+    t.same(driver.validateConnection(conn('live')), [], 'test connection is valid (RTSP)');
+    live = driver.open({ ...conn('live'), deviceId });
+    pictures.push(['the black picture reads black (and still)', driver.open({ ...conn('black'), deviceId: `${deviceId}-black` }), { online: true, black: true, frozen: true }]);
+    pictures.push(['the frozen picture reads frozen, not black', driver.open({ ...conn('frozen'), deviceId: `${deviceId}-frozen` }), { online: true, black: false, frozen: true }]);
+  }
+  t.teardown(() => Promise.all([live, ...pictures.map(([, s]) => s)].map((s) => s.close())));
+  t.ok(events.every((p) => live.subscribes?.(p)) && profile.points.filter((p) => !isEventPoint(p.name)).every((p) => !live.subscribes?.(p)), 'events pushed, the probe polled');
+
+  const latest = new Map<string, RawPointValue>();
+  if (events.length > 0) {
+    live.subscribe!(events, (v) => void latest.set(v.point, v));
+    await waitFor('every event state reported', () => (events.every((p) => latest.has(p.name)) ? true : undefined), 10_000, 20);
+  }
+  const picture = profile.points.filter((p) => ['online', 'black', 'frozen'].includes(p.name));
+  const [all, ...others] = await Promise.all([live.read(profile.points), ...pictures.map(([, s]) => s.read(picture))]);
+  const read = applyProfile(deviceId, profile, all!, Date.now());
+  const by = new Map(read.map((r) => [r.point, r]));
+  t.same(read.filter((r) => r.quality !== 'good').map((r) => `${r.point}: ${r.reason}`), [], 'every point reads good from the live pattern');
+  const exact: Record<string, (p: ProfilePoint) => RawValue> = {
+    online: (p) => flag(p, true), codec: () => 'h264', width: () => 320, height: () => 240, black: (p) => flag(p, false), frozen: (p) => flag(p, false),
+    motion: (p) => flag(p, false), tamper: (p) => flag(p, false), video_loss: (p) => flag(p, false),
+  };
+  for (const p of profile.points.filter((x) => exact[x.name])) t.equal(by.get(p.name)?.value, engineering(p, exact[p.name]!(p)), `${p.name} reads ${JSON.stringify(exact[p.name]!(p))}`);
+  const near: Record<string, [number, number]> = { fps: [8.5, 11.5], bitrate_kbps: [20, 2000], keyframe_interval_s: [0.35, 0.65] };
+  for (const p of profile.points.filter((x) => near[x.name])) {
+    const v = by.get(p.name)?.value as number;
+    t.ok(v >= near[p.name]![0] && v <= near[p.name]![1], `${p.name} ${v} is what the server sends (${near[p.name]!.join('–')})`);
+  }
+  pictures.forEach(([label, , on], i) => {
+    t.same(rows(applyProfile(deviceId, profile, others[i]!, Date.now())), picture.map((p) => [p.name, 'good', flag(p, on[p.name]!), undefined]), label);
+  });
+
+  // Each event alone on: pushed by the subscription, and read back as the last state.
+  for (const one of events) {
+    sim!.emit(one.name as 'motion' | 'tamper' | 'video_loss', true);
+    const pushedRows = () => rows(applyProfile(deviceId, profile, events.map((p) => latest.get(p.name)!), Date.now()));
+    const expected = events.map((p) => [p.name, 'good', flag(p, p.name === one.name), undefined]);
+    await waitFor(`${one.name} pushed`, () => (JSON.stringify(pushedRows()) === JSON.stringify(expected) ? true : undefined), 10_000, 20).catch(() => undefined);
+    t.same(pushedRows(), expected, `only ${one.name} on: pushed`);
+    t.same(rows(applyProfile(deviceId, profile, await live.read(events), Date.now())), expected, `only ${one.name} on: read`);
+    sim!.emit(one.name as 'motion' | 'tamper' | 'video_loss', false);
+  }
+}
+
 // A Modbus device that reads whole words as banks of coils (a 16-channel relay module, a digital-input
 // card): integer data types on coil / discrete_input tables, 16 bits per register.
 const RELAY_MODULE = `
@@ -656,6 +751,24 @@ t.test('the validator checks every point\'s layout, value and range (device-prof
     ['different nodes', withPoints('opcua', ua('a', 'ns=2;s={prefix}.Level') + ua('b', 'ns=3;s={prefix}.Level') + ua('c', 'i=2258') + ua('d', 'ns=1;i=2258'))],
   ];
   for (const [name, text] of good) t.same(problems(text), [], `${name}: no problem`);
+});
+
+t.test('camera profiles: points are named after what the camera driver reads (device-profiles/checks/camera.ts)', async (t) => {
+  const cam = (points: string) => withPoints('camera', points);
+  const bad: Array<[string, string, string, RegExp]> = [
+    ['a name the driver does not read', cam('  - { name: brightness, type: number, range: { min: 0, max: 1 } }\n'), '/points/0/name', /^"brightness" is not a camera point; camera points are named after what they read: online, codec/],
+    ['a protocol block on a camera point', cam('  - { name: width, type: number, range: { min: 0, max: 9000 }, modbus: { table: holding_register, address: 0, dataType: uint16 } }\n'), '/points/0/modbus', /^a camera point has no "modbus" block/],
+    ['the codec as a number', cam('  - { name: codec, type: number, range: { min: 0, max: 1 } }\n'), '/points/0/type', /^codec reads as type string \(video codec: h264/],
+    ['a flag with a range past 1', cam('  - { name: black, type: number, range: { min: 0, max: 100 } }\n'), '/points/0/range', /^black is a flag read as 1 or 0/],
+    ['a flag as a string', cam('  - { name: motion, type: string }\n'), '/points/0/type', /^motion is a flag: type boolean, or number/],
+    ['a writable camera point', cam('  - { name: online, type: boolean, access: readwrite }\n'), '/points/0/access', /^camera points are read-only/],
+  ];
+  for (const [name, text, path, message] of bad) {
+    const got = problems(text);
+    t.same(got.map(([p]) => p), [path], `${name}: one problem, at ${path}`);
+    t.match(got[0]?.[1], message, `${name}: ${got[0]?.[1]}`);
+  }
+  t.same(problems(cam('  - { name: online, type: boolean }\n  - { name: tamper, type: boolean }\n  - { name: fps, type: number, range: { min: 0, max: 60 } }\n')), [], 'flags may be booleans too');
 });
 
 t.test('the checks\' helpers: reachable ranges, samples on the raw grid', async (t) => {

@@ -13,7 +13,7 @@ import type { RuleAlarm, RuleDevice } from '../rules/types.js';
 import type { AlarmEnvelope } from '../contracts/alarm.js';
 import { envelopeProblems, toEnvelope } from './alarm-envelope.js';
 import { healthEnvelope } from './health/envelope.js';
-import { HealthTracker, type DeviceHealth, type HealthAlarm, type HealthState } from './health/tracker.js';
+import { HealthTracker, offlineTypeFor, type DeviceHealth, type HealthAlarm, type HealthState } from './health/tracker.js';
 import { loadEdgeConfig, type DeviceConfig, type EdgeConfig } from './config.js';
 import { ConfigWatcher } from './config-watch.js';
 import { effectiveConfig, readCachedDesired, RemoteConfigClient } from './remote-config.js';
@@ -323,6 +323,7 @@ export class EdgeAgent {
     return new HealthTracker([...run.units.values()].map((u) => ({
       id: u.config.id,
       pollIntervalMs: u.config.pollIntervalMs,
+      offlineType: offlineTypeFor(u.profile.kind),
       ...(u.session.busId !== undefined ? { busId: u.session.busId } : {}),
     })));
   }

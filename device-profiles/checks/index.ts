@@ -2,6 +2,7 @@
 // each protocol's own, point by point and over the layout of all points. Adding a protocol is adding a
 // file here and one entry below. device-profiles/validate.ts runs them on every profile it reads.
 import type { ProfilePoint, Protocol } from '../../contracts/profile.js';
+import { checkCameraLayout, checkCameraPoint } from './camera.js';
 import { checkModbusLayout, checkModbusPoint } from './modbus.js';
 import { checkMqttLayout, checkMqttPoint } from './mqtt.js';
 import { checkOpcuaLayout, checkOpcuaPoint } from './opcua.js';
@@ -23,4 +24,5 @@ export const PROTOCOL_CHECKS: Record<Protocol, ProtocolChecks> = {
   modbus: { point: checkModbusPoint, layout: checkModbusLayout },
   mqtt: { point: checkMqttPoint, layout: checkMqttLayout },
   opcua: { point: checkOpcuaPoint, layout: checkOpcuaLayout },
+  camera: { point: checkCameraPoint, layout: checkCameraLayout },
 };

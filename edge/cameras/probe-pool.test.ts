@@ -89,3 +89,28 @@ t.test('stream facts: fps, bitrate and GOP from packets; one keyframe gives no G
   t.equal(one.declaredFps, 29.97);
   t.equal(await reasonOf(Promise.resolve().then(() => factsFrom({ streams: [] }))), 'rtsp_no_video');
 });
+
+t.test('a caller\'s signal cancels its own probe: out of the queue, or aborted while it runs', async (t) => {
+  const pool = new ProbePool({ concurrency: 1 });
+  const a = manual();
+  const b = manual();
+  const ca = new AbortController();
+  const cb = new AbortController();
+  const pa = pool.run('a', a.task, { signal: ca.signal });
+  const pb = pool.run('b', b.task, { signal: cb.signal });
+  await tick();
+  cb.abort();
+  t.equal(await reasonOf(pb), 'probe_aborted', 'the waiting one leaves the queue');
+  t.equal(b.state.started, false, 'and never starts');
+  t.match(pool.stats(), { running: 1, queued: 0 });
+  ca.abort();
+  t.equal(await reasonOf(pa), 'probe_aborted');
+  t.equal(a.state.aborted, true, 'the running one got its abort');
+  const c = manual();
+  const pc = pool.run('c', c.task);
+  await tick();
+  t.equal(c.state.started, true, 'the pool goes on with the next');
+  c.finish('C');
+  t.equal(await pc, 'C');
+  t.equal(await reasonOf(pool.run('d', async () => 'd', { signal: AbortSignal.abort() })), 'probe_aborted', 'an already aborted signal queues nothing');
+});

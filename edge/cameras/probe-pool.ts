@@ -44,11 +44,16 @@ export class ProbePool {
     this.maxQueued = Math.max(0, opts.maxQueued ?? 1000);
   }
 
-  /** Runs `task` when a slot is free; a second call with a key already queued or running shares it. */
-  run<T>(key: string, task: Task<T>): Promise<T> {
+  /**
+   * Runs `task` when a slot is free; a second call with a key already queued or running shares it.
+   * `signal` (of the call that queues the task) cancels it: taken out of the queue, or aborted while it
+   * runs — one camera's session closing without stopping the pool.
+   */
+  run<T>(key: string, task: Task<T>, opts: { signal?: AbortSignal } = {}): Promise<T> {
     if (this.stopped) return Promise.reject(new CameraFailure('probe_aborted', 'probe pool is stopped'));
     const existing = this.byKey.get(key);
     if (existing) return existing.promise as Promise<T>;
+    if (opts.signal?.aborted) return Promise.reject(new CameraFailure('probe_aborted', 'probe cancelled before it was queued'));
     if (this.running.size >= this.concurrency && this.queue.length >= this.maxQueued) {
       this.counts.refused++;
       return Promise.reject(new CameraFailure('probe_overloaded', `probe queue is full (${this.maxQueued} waiting)`));
@@ -62,8 +67,29 @@ export class ProbePool {
     const entry: Entry = { key, task: task as Task<unknown>, resolve, reject, promise };
     this.byKey.set(key, entry);
     this.queue.push(entry);
+    const signal = opts.signal;
+    if (signal) {
+      const onAbort = () => this.cancel(entry);
+      signal.addEventListener('abort', onAbort, { once: true });
+      void promise.then(
+        () => signal.removeEventListener('abort', onAbort),
+        () => signal.removeEventListener('abort', onAbort),
+      );
+    }
     this.pump();
     return promise as Promise<T>;
+  }
+
+  /** Takes a waiting entry out of the queue, or aborts it when it runs. */
+  private cancel(entry: Entry): void {
+    const i = this.queue.indexOf(entry);
+    if (i >= 0) {
+      this.queue.splice(i, 1);
+      this.byKey.delete(entry.key);
+      entry.reject(new CameraFailure('probe_aborted', 'probe cancelled'));
+      return;
+    }
+    this.running.get(entry)?.abort();
   }
 
   stats(): ProbePoolStats {

@@ -3,6 +3,9 @@
 //   online (boolean) · codec (string) · width, height (px) · fps · bitrate_kbps · keyframe_interval_s
 //   black, frozen (boolean, from the picture analysis)
 // and, pushed by the ONVIF event subscription: motion, tamper, video_loss (boolean).
+// The flags are raw booleans; a profile may type them `number` (the profile step makes 1 / 0 of them, what
+// a `threshold:` rule watches), as the bundled camera profiles do. device-profiles/checks/camera.ts keeps
+// the profile side of these names.
 //
 // - The probe worked: every field it measured is a value; one it could not measure (the GOP from a
 //   sample with a single keyframe, the picture when the analysis was skipped) is `not_measured`.

@@ -92,10 +92,12 @@ export class RtspProber {
     this.pool = new ProbePool(o);
   }
 
-  probe(cameraId: string, url: string, opts: Omit<RtspProbeOptions, 'signal'> = {}): Promise<RtspProbeResult> {
+  /** `opts.signal` cancels this camera's probe (queued or running) without touching the others. */
+  probe(cameraId: string, url: string, opts: RtspProbeOptions = {}): Promise<RtspProbeResult> {
     const started = Date.now();
+    const { signal: own, ...rest } = opts;
     return this.pool
-      .run(cameraId, (signal) => probeRtsp(url, { ...this.o.defaults, ...opts, signal }))
+      .run(cameraId, (signal) => probeRtsp(url, { ...this.o.defaults, ...rest, signal }), own ? { signal: own } : {})
       .catch((err: unknown) => ({ ok: false as const, url: redactUrl(url), ...failure(err), tookMs: Date.now() - started }));
   }
 

@@ -8,7 +8,8 @@ import type { HealthAlarm } from './tracker.js';
  */
 export function healthEnvelope(a: HealthAlarm, device: (id: string) => Pick<DeviceConfig, 'profile' | 'location' | 'site'> | undefined): AlarmEnvelope {
   const first = device(a.devices[0] ?? a.subject);
-  const isDevice = a.type === 'device_offline';
+  // A device's own alarm (device_offline, camera_offline) names its profile; a bus alarm has none.
+  const isDevice = a.type !== 'bus_offline';
   return {
     alarmId: a.alarmId,
     seq: a.seq,

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { HealthTracker, type HealthAlarm } from './tracker.js';
+import { healthEnvelope } from './envelope.js';
+import { HealthTracker, offlineTypeFor, type HealthAlarm } from './tracker.js';
 
 const BUS = 'bus:rtu:/dev/ttyUSB0';
 const T0 = Date.UTC(2026, 6, 1, 8, 0, 0);
@@ -94,4 +95,32 @@ t.test('unknown devices and repeated online reports raise nothing', async (t) =>
   t.same(h.observe('nope', false, T0), []);
   t.same(h.observe('gauge', true, T0), []);
   t.same(h.observe('gauge', true, T0 + 1), []);
+});
+
+t.test('a camera raises camera_offline (its kind\'s type), clears it the same way, also after a restart', async (t) => {
+  t.equal(offlineTypeFor('camera'), 'camera_offline');
+  t.equal(offlineTypeFor('water_level'), 'device_offline');
+  t.equal(offlineTypeFor(undefined), 'device_offline');
+  const h = new HealthTracker([
+    { id: 'cam-1', busId: 'bus:onvif://10.0.0.7:80', pollIntervalMs: 60_000, offlineType: offlineTypeFor('camera') },
+    { id: 'gauge', pollIntervalMs: 20_000 },
+  ]);
+  h.observe('cam-1', true, T0);
+  const down = h.observe('cam-1', false, T0 + 60_000, 'rtsp_unreachable');
+  t.same(brief(down), ['raise camera_offline cam-1 #0'], 'alone on its bus: at once');
+  t.match(down[0], { ruleId: 'health.camera_offline', severity: 'minor', message: 'camera cam-1 stopped answering (rtsp_unreachable)' });
+  t.same(brief(h.observe('gauge', false, T0 + 60_000)), ['raise device_offline gauge #0'], 'other kinds keep device_offline');
+  const envelope = healthEnvelope(down[0]!, () => ({ profile: 'generic/onvif-ipc', location: { lon: 101, lat: 38 } }));
+  t.match(envelope, { type: 'camera_offline', deviceId: 'cam-1', profile: 'generic/onvif-ipc', location: { lon: 101, lat: 38 } }, 'the envelope names the camera\'s profile');
+
+  // Saved and restored: the clear carries camera_offline too, whether the camera answers or is taken out.
+  const saved = JSON.parse(JSON.stringify(h.exportState()));
+  const same = new HealthTracker([{ id: 'cam-1', busId: 'bus:onvif://10.0.0.7:80', pollIntervalMs: 60_000, offlineType: 'camera_offline' }]);
+  same.restore(saved, T0 + 100_000);
+  const up = same.observe('cam-1', true, T0 + 120_000);
+  t.same(brief(up), ['clear camera_offline cam-1 #1']);
+  t.equal(up[0]!.alarmId, down[0]!.alarmId);
+  t.equal(up[0]!.message, 'camera cam-1 answers again');
+  const removed = new HealthTracker([]).restore(saved, T0 + 100_000);
+  t.same(brief(removed).sort(), ['clear camera_offline cam-1 #1', 'clear device_offline gauge #1'], 'a camera taken out of the config clears its camera_offline');
 });

@@ -1,7 +1,8 @@
-// Layered device health: turns the pollers' online/offline changes into `device_offline` and
-// `bus_offline` alarm transitions. A bus (an RS-485 line, a Modbus TCP gateway, an OPC UA server) whose
-// devices have all stopped answering raises ONE bus alarm; its devices count as `unknown` and raise
-// nothing of their own — forty offline alarms for one cut cable help nobody.
+// Layered device health: turns the pollers' online/offline changes into `device_offline` (or the
+// device kind's own type: `camera_offline` for a camera) and `bus_offline` alarm transitions. A bus (an
+// RS-485 line, a Modbus TCP gateway, an OPC UA server, an NVR) whose devices have all stopped answering
+// raises ONE bus alarm; its devices count as `unknown` and raise nothing of their own — forty offline
+// alarms for one cut cable help nobody.
 //
 // Devices on a shared bus do not all notice a cut at the same poll (polls are staggered), so a device
 // that goes offline while its neighbours still answer waits one settle window before its own alarm is
@@ -13,15 +14,28 @@ import type { Severity } from '../../contracts/alarm.js';
 import { alarmIdFor } from '../../rules/alarm-id.js';
 
 export const DEVICE_OFFLINE = 'device_offline';
+export const CAMERA_OFFLINE = 'camera_offline';
 export const BUS_OFFLINE = 'bus_offline';
-const DEVICE_RULE = 'health.device_offline';
 const BUS_RULE = 'health.bus_offline';
+
+/** The alarm a device that stops answering raises: the kind's own where the county's desks want one. */
+export type OfflineType = typeof DEVICE_OFFLINE | typeof CAMERA_OFFLINE;
+
+/** A profile kind's offline alarm type: `camera_offline` for cameras, else `device_offline`. */
+export function offlineTypeFor(kind: string | undefined): OfflineType {
+  return kind === 'camera' ? CAMERA_OFFLINE : DEVICE_OFFLINE;
+}
+
+const ruleOf = (type: OfflineType) => `health.${type}`;
+const nounOf = (type: OfflineType) => (type === CAMERA_OFFLINE ? 'camera' : 'device');
 
 export interface HealthDevice {
   id: string;
   /** The shared link it rides on (Session.busId); undefined for a device with its own. */
   busId?: string;
   pollIntervalMs: number;
+  /** The alarm it raises when it stops answering (default device_offline; offlineTypeFor(profile.kind)). */
+  offlineType?: OfflineType;
 }
 
 /** What a governance user would call it: online, offline, or unknown because its bus is down. */
@@ -31,7 +45,7 @@ export interface HealthAlarm {
   alarmId: string;
   seq: number;
   action: 'raise' | 'clear';
-  type: typeof DEVICE_OFFLINE | typeof BUS_OFFLINE;
+  type: OfflineType | typeof BUS_OFFLINE;
   severity: Severity;
   ruleId: string;
   /** The device id, or the bus id for a bus alarm. */
@@ -45,6 +59,8 @@ export interface HealthAlarm {
 interface ActiveAlarm {
   alarmId: string;
   seq: number;
+  /** The type it was raised with, when not device_offline (its clear must carry the same). */
+  type?: OfflineType;
 }
 
 /** The part that must survive a restart: which alarms are active, so a return clears them. */
@@ -81,7 +97,10 @@ export class HealthTracker {
     this.state = { devices: {}, buses: {} };
     for (const [id, a] of Object.entries(saved.devices ?? {})) {
       if (this.devices.has(id)) this.state.devices[id] = a;
-      else out.push(this.clearOf(a, DEVICE_OFFLINE, DEVICE_RULE, id, [id], `device ${id} is no longer configured on this edge`, now));
+      else {
+        const type = a.type ?? DEVICE_OFFLINE;
+        out.push(this.clearOf(a, type, ruleOf(type), id, [id], `${nounOf(type)} ${id} is no longer configured on this edge`, now));
+      }
     }
     for (const [id, a] of Object.entries(saved.buses ?? {})) {
       if (this.buses.has(id)) this.state.buses[id] = a;
@@ -170,15 +189,18 @@ export class HealthTracker {
       d.health = 'unknown';
       return [];
     }
-    const alarmId = alarmIdFor(d.id, DEVICE_RULE, now);
-    this.state.devices[d.id] = { alarmId, seq: 0 };
+    const type = d.offlineType ?? DEVICE_OFFLINE;
+    const ruleId = ruleOf(type);
+    const alarmId = alarmIdFor(d.id, ruleId, now);
+    this.state.devices[d.id] = type === DEVICE_OFFLINE ? { alarmId, seq: 0 } : { alarmId, seq: 0, type };
     const why = d.reason ? ` (${d.reason})` : '';
-    return [{ alarmId, seq: 0, action: 'raise', type: DEVICE_OFFLINE, severity: 'minor', ruleId: DEVICE_RULE, subject: d.id, devices: [d.id], message: `device ${d.id} stopped answering${why}`, ts: now }];
+    return [{ alarmId, seq: 0, action: 'raise', type, severity: 'minor', ruleId, subject: d.id, devices: [d.id], message: `${nounOf(type)} ${d.id} stopped answering${why}`, ts: now }];
   }
 
   private clearDevice(id: string, a: ActiveAlarm, now: number): HealthAlarm {
     delete this.state.devices[id];
-    return this.clearOf(a, DEVICE_OFFLINE, DEVICE_RULE, id, [id], `device ${id} answers again`, now);
+    const type = a.type ?? DEVICE_OFFLINE;
+    return this.clearOf(a, type, ruleOf(type), id, [id], `${nounOf(type)} ${id} answers again`, now);
   }
 
   private raiseBus(busId: string, now: number): HealthAlarm[] {

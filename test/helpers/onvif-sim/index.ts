@@ -6,12 +6,16 @@
 //   serves a JPEG from the `snapshot` source (ffmpeg grabbing a frame of that stream), behind HTTP digest.
 // - Pull-point events with the topic names of the vendor it plays (vendors.ts); emit() raises one.
 // - reboot() loses every subscription and drops every connection (optionally staying down a while).
+// - With `discovery`, it answers WS-Discovery Probes on UDP 127.0.0.1 (discovery.ts): a test sends the
+//   Probe by unicast to discoveryPort instead of the multicast group, so nothing leaves loopback.
 // Nothing a client sends can crash it: malformed XML, SOAP 1.1, unknown actions all get SOAP faults.
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { child, parseXml, text, XmlError, type XmlElement } from '../../../edge/cameras/onvif/xml.js';
 import { Authenticator } from './auth.js';
 import { deviceAction, mediaAction, type DeviceContext, type SimProfile } from './device.js';
+import { DiscoveryResponder } from './discovery.js';
 import { EventBroker } from './events.js';
 import { durationMs, envelope, faults, faultXml, isoSeconds, NS, SoapFault, type Fault } from './soap.js';
 import { VENDORS, type SimEventKind, type SimVendor } from './vendors.js';
@@ -43,6 +47,10 @@ export interface OnvifSimOptions {
   unknownSubscription?: SimVendor['unknownSubscription'];
   /** Operations answered without credentials (ONVIF Core's PRE_AUTH class by default). */
   preAuth?: string[];
+  /** Answer WS-Discovery Probes on UDP 127.0.0.1 (a free port, or this one). */
+  discovery?: boolean | { port?: number };
+  /** The name scope it announces (onvif://www.onvif.org/name/…); default the vendor's manufacturer. */
+  name?: string;
 }
 
 /** Broken replies a test can ask for: an HTML error page, XML cut off mid-way, an envelope with an empty Body. */
@@ -80,12 +88,39 @@ export class OnvifSimulator {
   private readonly serial = `SIM${Math.floor(Math.random() * 1e9)}`;
   private snapshotCache?: { at: number; jpeg: Promise<Buffer> };
   private readonly garbled = new Map<string, Garble>();
+  /** The WS-Discovery responder, when `discovery` is on. */
+  readonly discovery?: DiscoveryResponder;
+  /** Its endpoint reference, stable for the simulator's life (a camera keeps its uuid across reboots). */
+  readonly endpoint = `urn:uuid:${randomUUID()}`;
 
   constructor(private readonly o: OnvifSimOptions = {}) {
     this.vendor = VENDORS[o.vendor ?? 'onvif'];
     this.clockOffsetMs = o.clockOffsetMs ?? 0;
     this.auth = this.newAuthenticator();
     this.broker = new EventBroker(this.vendor, () => this.cameraNow(), o.topicPrefix);
+    if (o.discovery) {
+      const name = encodeURIComponent(o.name ?? this.vendor.manufacturer);
+      this.discovery = new DiscoveryResponder(
+        {
+          endpoint: this.endpoint,
+          scopes: [
+            'onvif://www.onvif.org/type/video_encoder',
+            'onvif://www.onvif.org/type/Network_Video_Transmitter',
+            'onvif://www.onvif.org/Profile/Streaming',
+            `onvif://www.onvif.org/hardware/${encodeURIComponent(this.vendor.model)}`,
+            `onvif://www.onvif.org/name/${name}`,
+            'onvif://www.onvif.org/location/country/china',
+          ],
+          xaddrs: () => [this.deviceUrl],
+        },
+        typeof o.discovery === 'object' && o.discovery.port !== undefined ? { port: o.discovery.port } : {},
+      );
+    }
+  }
+
+  /** The UDP port answering WS-Discovery Probes (0 without `discovery`). */
+  get discoveryPort(): number {
+    return this.discovery?.port ?? 0;
   }
 
   get base(): string {
@@ -122,6 +157,7 @@ export class OnvifSimulator {
     this.server = server;
     const addr = server.address();
     this.port = typeof addr === 'object' && addr ? addr.port : this.port;
+    await this.discovery?.start();
     return this;
   }
 
@@ -130,6 +166,7 @@ export class OnvifSimulator {
     this.server = undefined;
     this.broker.reset();
     for (const s of this.sockets) s.destroy();
+    await this.discovery?.stop();
     if (server) await new Promise<void>((r) => server.close(() => r()));
   }
 
