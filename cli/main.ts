@@ -4,6 +4,9 @@ import { isGsError } from '../contracts/errors.js';
 import { validateProfiles } from './commands/profiles.js';
 import { validateRules } from './commands/rules.js';
 import { cloudRequest, cloudTarget } from './http-client.js';
+import { addDevicesCommands } from './commands/devices.js';
+import { addEdgeEnrollCommand, addEdgesCommands } from './commands/edges.js';
+import { addFleetCommands } from './commands/fleet.js';
 
 const program = new Command();
 program
@@ -29,22 +32,25 @@ program
     process.once('SIGTERM', stop);
   });
 
-program
+const edgeCommand = program
   .command('edge')
-  .description('run a town edge agent')
-  .requiredOption('-c, --config <file>', 'edge.yaml')
+  .description('run a town edge agent (or enroll this box: gridsense edge enroll <url> <token>)')
+  // Not requiredOption: commander would then demand it of `edge enroll` too.
+  .option('-c, --config <file>', 'edge.yaml (required)')
   .option('--check', 'validate the config (and its profiles and rules) and exit')
   .option('--no-watch', 'do not apply edits of edge.yaml, rule files and profiles while running')
-  .action(async (o: { config: string; check?: boolean; watch: boolean }) => {
+  .action(async (o: { config?: string; check?: boolean; watch: boolean }) => {
+    if (!o.config) edgeCommand.error("error: required option '-c, --config <file>' not specified");
     const { loadEdgeConfig } = await import('../edge/config.js');
-    const config = loadEdgeConfig(o.config);
+    const config = loadEdgeConfig(o.config!);
     if (o.check) {
       process.stdout.write(`✓ ${o.config}: edge ${config.edge.id}, ${config.devices.length} device(s)\n`);
       return;
     }
     const { runEdge } = await import('../edge/agent.js');
-    await runEdge(o.config, { watch: o.watch });
+    await runEdge(o.config!, { watch: o.watch });
   });
+addEdgeEnrollCommand(edgeCommand);
 
 const profiles = program.command('profiles').description('device profiles (one YAML per model)');
 profiles
@@ -87,11 +93,14 @@ withCloud(edges.command('create'))
     process.stdout.write(`edge ${res.id}\ntoken ${res.token}\n(put the token in the edge's edge.yaml under cloud.token; it is not shown again)\n`);
   });
 withCloud(edges.command('list'))
-  .description('list edges')
+  .description('list edges: status, town, last heartbeat, configuration versions')
   .action(async (o: { cloud?: string; adminToken?: string }) => {
-    const res = await cloudRequest<{ items: Array<{ id: string; name: string; createdAt: string }> }>(cloudTarget(o), 'GET', '/api/v1/edges');
-    for (const e of res.items) process.stdout.write(`${e.id}\t${e.name}\t${e.createdAt}\n`);
+    const res = await cloudRequest<{ items: Array<{ id: string; name: string; status: string; townId: string | null; lastHeartbeatAt: string | null; config: { desiredVersion: number; appliedVersion: number | null } }> }>(cloudTarget(o), 'GET', '/api/v1/edges');
+    for (const e of res.items) process.stdout.write(`${[e.id, e.name, e.status, e.townId ?? '-', e.lastHeartbeatAt ?? 'never', `config ${e.config.appliedVersion ?? '-'}/${e.config.desiredVersion}`].join('\t')}\n`);
   });
+addEdgesCommands(edges);
+addDevicesCommands(program);
+addFleetCommands(program);
 
 const grids = program.command('grids').description('governance grids');
 withCloud(grids.command('import'))
@@ -147,6 +156,30 @@ program
   .action(async (o: { port: string; data: string }) => {
     const { runDemo } = await import('../demo/run-demo.js');
     await runDemo({ port: Number(o.port), dataDir: o.data });
+  });
+
+const cameras = program.command('cameras').description('network cameras (ONVIF, RTSP)');
+cameras
+  .command('discover')
+  .description('find ONVIF cameras (WS-Discovery): one line per camera — address, model, name, device-service URLs, endpoint id')
+  .option('--timeout <duration>', 'how long to listen for answers (e.g. 3s, 1500ms)', '3s')
+  .option('--interface <ip>', "IPv4 address of this machine's interface facing the cameras (default: the system's choice)")
+  .option('--target <host[:port]>', 'probe one address by unicast instead of the multicast group 239.255.255.250:3702 (a camera behind a router)')
+  .option('--json', 'print the answers as JSON')
+  .action(async (o: { timeout: string; interface?: string; target?: string; json?: boolean }) => {
+    const { GsError } = await import('../contracts/errors.js');
+    const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/.exec(o.timeout);
+    if (!m) throw new GsError('GS_ERR_VALIDATION', `--timeout "${o.timeout}" is not a duration (e.g. 3s, 1500ms)`);
+    const timeoutMs = Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm'];
+    const { discoverCameras } = await import('../edge/cameras/onvif/discovery.js');
+    const found = await discoverCameras({ timeoutMs, ...(o.interface ? { interface: o.interface } : {}), ...(o.target ? { target: o.target } : {}) });
+    if (o.json) {
+      process.stdout.write(`${JSON.stringify(found, null, 2)}\n`);
+      return;
+    }
+    for (const c of found) process.stdout.write(`${c.address}\t${c.model ?? '-'}\t${c.name ?? '-'}\t${c.xaddrs.join(' ') || '-'}\t${c.endpoint || '-'}\n`);
+    const where = o.target ?? '239.255.255.250:3702';
+    process.stderr.write(found.length > 0 ? `${found.length} camera(s) answered a probe to ${where}\n` : `no ONVIF camera answered a probe to ${where} within ${o.timeout}\n`);
   });
 
 try {

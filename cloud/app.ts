@@ -22,6 +22,10 @@ import { alarmRoutes } from './alarms/routes.js';
 import { gridRoutes } from './grids/routes.js';
 import { eventRoutes } from './events/routes.js';
 import { eventStreamRoutes } from './events/stream.js';
+import { fleetPlugin } from './fleet/plugin.js';
+import { edgeConfigRoutes } from './edges/config-routes.js';
+import { fleetRoutes } from './fleet/routes.js';
+import { deviceRoutes } from './devices/routes.js';
 
 export type { CloudOptions } from './config.js';
 
@@ -44,6 +48,7 @@ export async function buildCloud(opts: CloudOptions = {}): Promise<FastifyInstan
     await app.register(authPlugin, { adminToken: o.adminToken });
     await app.register(auditPlugin, {});
     await app.register(gridsPlugin);
+    await app.register(fleetPlugin, {});
     await app.register(eventsPlugin, { config: o.config, feedPollMs: o.feedPollMs });
     await app.register(supervisionPlugin, { everyMs: o.supervisionMs });
     await app.register(webhooksPlugin, { everyMs: o.webhookWorkerMs });
@@ -53,6 +58,9 @@ export async function buildCloud(opts: CloudOptions = {}): Promise<FastifyInstan
     await app.register(
       async (api) => {
         await api.register(edgeRoutes);
+        await api.register(edgeConfigRoutes);
+        await api.register(fleetRoutes);
+        await api.register(deviceRoutes);
         await api.register(alarmRoutes);
         await api.register(gridRoutes);
         await api.register(eventRoutes);

@@ -7,14 +7,17 @@ export const SCOPES = [
   'grids:read',
   'webhooks:write',
   'audit:read',
-  'admin', // edges, grids import, API keys
+  'devices:read', // the device registry, edges' state, fleet health
+  'devices:write', // register, import, move, disable, decommission devices; their rule overrides
+  'devices:claim', // claim a device on site with the code on its label
+  'admin', // edges (enrollment, revocation, rules), grids import, API keys
 ] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export const ROLES = {
   admin: { label: '管理员', scopes: [...SCOPES] },
-  dispatcher: { label: '调度员', scopes: ['events:read', 'events:write', 'alarms:read', 'grids:read'] },
-  technician: { label: '运维人员', scopes: ['events:read', 'alarms:read', 'grids:read'] },
+  dispatcher: { label: '调度员', scopes: ['events:read', 'events:write', 'alarms:read', 'grids:read', 'devices:read'] },
+  technician: { label: '运维人员', scopes: ['events:read', 'alarms:read', 'grids:read', 'devices:read', 'devices:write', 'devices:claim'] },
   integrator: { label: '对接平台', scopes: ['events:read', 'alarms:read', 'grids:read', 'webhooks:write'] },
   auditor: { label: '审计员', scopes: ['events:read', 'alarms:read', 'grids:read', 'audit:read'] },
 } as const satisfies Record<string, { label: string; scopes: readonly Scope[] }>;

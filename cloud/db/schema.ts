@@ -194,6 +194,91 @@ export interface AuditLogTable {
   body: string | null;
 }
 
+export interface EdgeEnrollmentsTable {
+  id: string;
+  edge_id: string;
+  /** sha256 of the one-time enrollment token; the token is shown once. */
+  token_hash: string;
+  created_at: number;
+  created_by: string;
+  expires_at: number;
+  used_at: number | null;
+}
+
+/** Per-edge fleet state (0007): town, remote configuration, the last report and heartbeat. */
+export interface EdgeFleetTable {
+  edge_id: string;
+  town_id: string | null;
+  enrolled_at: number | null;
+  /** The desired configuration's version; grows with every change affecting the edge. */
+  config_version: number;
+  config_changed_at: number;
+  /** JSON array of library rule file names. */
+  rules: string;
+  applied_version: number | null;
+  /** The last ConfigReport as JSON. */
+  report: string | null;
+  report_at: number | null;
+  agent_version: string | null;
+  started_at: number | null;
+  outbox_depth: number | null;
+  dead_letters: number | null;
+  heartbeat_at: number | null;
+  heartbeat_gap_ms: number | null;
+  heartbeat_prev_gap_ms: number | null;
+  /** JSON: the last heartbeat's device reports by device id. */
+  heartbeat_devices: string | null;
+  /** JSON: the last heartbeat's buses. */
+  heartbeat_buses: string | null;
+}
+
+export interface DevicesTable {
+  id: string;
+  edge_id: string;
+  name: string;
+  profile: string;
+  protocol: string;
+  /** JSON: the edge.yaml connection block (MQTT: passwordHash, never the password). */
+  connection: string;
+  serial: string | null;
+  lon: number | null;
+  lat: number | null;
+  grid_id: string | null;
+  town_id: string | null;
+  site: string | null;
+  /** JSON array of tags (device_tags holds them for filtering). */
+  tags: string;
+  /** JSON of a Duration ("30s" or seconds). */
+  poll_interval: string | null;
+  offline_after_misses: number | null;
+  /** JSON: rule overrides by rule id. */
+  overrides: string | null;
+  status: 'active' | 'disabled' | 'decommissioned';
+  claim_code: string | null;
+  claimed_at: number | null;
+  claimed_by: string | null;
+  created_at: number;
+  updated_at: number;
+  disabled_at: number | null;
+  decommissioned_at: number | null;
+  /** The last state the edge reported: online | offline | unknown | starting; null before any. */
+  health: string | null;
+  health_since: number | null;
+}
+
+export interface DeviceTagsTable {
+  device_id: string;
+  tag: string;
+}
+
+/** One row per device state change: online | offline | unknown | disabled | decommissioned. */
+export interface DeviceHealthLogTable {
+  id: string;
+  device_id: string;
+  state: string;
+  at: number;
+}
+
 export interface Database {
   edges: EdgesTable;
   alarm_transitions: AlarmTransitionsTable;
@@ -207,6 +292,11 @@ export interface Database {
   webhook_deliveries: WebhookDeliveriesTable;
   api_keys: ApiKeysTable;
   audit_log: AuditLogTable;
+  edge_enrollments: EdgeEnrollmentsTable;
+  edge_fleet: EdgeFleetTable;
+  devices: DevicesTable;
+  device_tags: DeviceTagsTable;
+  device_health_log: DeviceHealthLogTable;
 }
 
 export type Db = Kysely<Database>;
