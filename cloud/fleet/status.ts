@@ -7,6 +7,7 @@ import type { Database } from '../db/schema.js';
 import { DEFAULT_PAGE_SIZE, NextCursor, NullableIsoTime, nullable, IsoTime, LocationJson, PageQuery } from '../http/schemas.js';
 import { iso, isoOrNull } from '../http/time.js';
 import { decodeIdCursor, encodeIdCursor, scopedTown } from '../devices/query.js';
+import { DeviceHealthJson } from '../devices/schemas.js';
 import { edgeViews, EdgeViewJson } from '../edges/view.js';
 import { addTotals, availabilityPercent, emptyTotals, stateTotals, type StateSample, type StateTotals } from './availability.js';
 import type { FleetDeps } from './deps.js';
@@ -200,13 +201,8 @@ export const FleetDeviceJson = Type.Object(
     townId: nullable(Type.String()),
     gridId: nullable(Type.String()),
     location: nullable(LocationJson),
-    status: Type.Enum(['online', 'offline', 'unknown'] as const),
-    reported: nullable(Type.String()),
-    since: NullableIsoTime,
-    lastSeenAt: NullableIsoTime,
-    lastError: nullable(Type.String()),
-    batteryPercent: nullable(Type.Number()),
-    edgeOnline: Type.Boolean(),
+    // The same health fields as a device's own view (GET /devices/:id).
+    ...DeviceHealthJson.properties,
   },
   { additionalProperties: false },
 );
