@@ -47,7 +47,7 @@ const edgeCommand = program
       process.stdout.write(`✓ ${o.config}: edge ${config.edge.id}, ${config.devices.length} device(s)\n`);
       return;
     }
-    const { runEdge } = await import('../edge/agent.js');
+    const { runEdge } = await import('../edge/run-edge.js');
     await runEdge(o.config!, { watch: o.watch });
   });
 addEdgeEnrollCommand(edgeCommand);

@@ -161,7 +161,7 @@ t.test('runEdge stops cleanly on SIGTERM: the process exits on its own with code
   const file = join(dir, 'edge.yaml');
   // No gauge on that port: the agent must still start, poll (and fail) and stop cleanly.
   writeFileSync(file, configText({ cloudUrl: cloud.url, modbusPort: await freePort() }));
-  const agentModule = fileURLToPath(new URL('./agent.ts', import.meta.url));
+  const agentModule = fileURLToPath(new URL('./run-edge.ts', import.meta.url));
   const child = spawn(process.execPath, ['--import', 'tsx', '-e', `
     const { runEdge } = await import(${JSON.stringify(agentModule)});
     const { silentLogger } = await import(${JSON.stringify(fileURLToPath(new URL('./log.ts', import.meta.url)))});

@@ -14,9 +14,7 @@ import type { AlarmEnvelope } from '../contracts/alarm.js';
 import { envelopeProblems, toEnvelope } from './alarm-envelope.js';
 import { healthEnvelope } from './health/envelope.js';
 import { HealthTracker, offlineTypeFor, type DeviceHealth, type HealthAlarm, type HealthState } from './health/tracker.js';
-import { loadEdgeConfig, type DeviceConfig, type EdgeConfig } from './config.js';
-import { ConfigWatcher } from './config-watch.js';
-import { effectiveConfig, readCachedDesired, RemoteConfigClient } from './remote-config.js';
+import type { DeviceConfig, EdgeConfig } from './config.js';
 import type { Heartbeat } from '../contracts/heartbeat.js';
 import { EDGE_VERSION, HeartbeatSender } from './heartbeat.js';
 import type { Session } from './drivers/driver.js';
@@ -464,60 +462,5 @@ export class EdgeAgent {
 
   private logDropped(dropped: Array<{ key: string; reason: string }>): void {
     if (dropped.length > 0) this.logger.warn({ dropped: dropped.slice(0, 20), count: dropped.length }, 'saved rule state entries dropped');
-  }
-}
-
-/**
- * `gridsense edge --config edge.yaml`: runs the agent until SIGINT or SIGTERM, then stops it cleanly
- * (timers cleared, sockets and files closed) and resolves. A second signal while stopping exits at once.
- */
-export async function runEdge(configPath: string, opts: EdgeAgentOptions & { watch?: boolean } = {}): Promise<void> {
-  const logger = opts.logger ?? createLogger();
-  const local = loadEdgeConfig(configPath);
-  // A cloud-managed edge starts with the devices the cloud last gave it, even while the uplink is down.
-  const cached = local.cloud.remoteConfig ? readCachedDesired(local.edge.dataDir) : undefined;
-  let initial = local;
-  if (cached) {
-    try {
-      initial = effectiveConfig(configPath, cached);
-    } catch (err) {
-      logger.error({ ...errFields(err), version: cached.version }, 'the saved remote configuration no longer loads; starting with edge.yaml alone');
-    }
-  }
-  const agent = new EdgeAgent(initial, { ...opts, logger });
-  if (initial !== local) agent.configVersion = cached!.version;
-  await agent.start();
-  const scheduler = opts.scheduler ?? systemScheduler;
-  const remote = local.cloud.remoteConfig
-    ? new RemoteConfigClient({ agent, localFile: configPath, scheduler, random: opts.random ?? Math.random, logger: logger.child({ component: 'remote-config' }), ...(opts.fetch ? { fetch: opts.fetch } : {}) })
-    : undefined;
-  remote?.start();
-  // Edits to edge.yaml, its rule files and profile folders apply without a restart (on by default).
-  const watcher =
-    opts.watch === false
-      ? undefined
-      : new ConfigWatcher({ agent, logger: logger.child({ component: 'config' }), scheduler, load: () => effectiveConfig(configPath, remote?.desired()) });
-  watcher?.start();
-  let onSignal: (sig: NodeJS.Signals) => void = () => undefined;
-  const signalled = new Promise<NodeJS.Signals>((resolve) => {
-    let stopping = false;
-    onSignal = (sig) => {
-      if (stopping) process.exit(130);
-      stopping = true;
-      resolve(sig);
-    };
-  });
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
-    const sig = await signalled;
-    logger.info({ signal: sig }, 'stopping edge agent');
-    watcher?.close();
-    await watcher?.idle();
-    await remote?.stop();
-    await agent.stop();
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
   }
 }
