@@ -16,10 +16,10 @@ program
 
 program
   .command('cloud')
-  .description('run the county cloud service (Fastify; SQLite by default)')
+  .description('run the county cloud service (Fastify; SQLite by default, or PostgreSQL)')
   .option('-p, --port <port>', 'port to listen on (env PORT)', process.env.PORT ?? '8080')
   .option('--host <host>', 'address to bind (env HOST)', process.env.HOST ?? '127.0.0.1')
-  .option('--db <path>', 'SQLite file (env GRIDSENSE_DB)', process.env.GRIDSENSE_DB)
+  .option('--db <path or url>', 'SQLite file or postgres:// URL (env GRIDSENSE_DB)', process.env.GRIDSENSE_DB)
   .action(async (o: { port: string; host: string; db?: string }) => {
     const { startCloud } = await import('../cloud/server.js');
     const cloud = await startCloud({ port: Number(o.port), host: o.host, db: o.db, logger: true });
