@@ -1,6 +1,6 @@
 // Modbus failures as stable, snake_case reasons: what a bad-quality reading carries and a technician
 // searches for. Exception codes are the protocol's (Modbus Application Protocol v1.1b3, §7).
-import { GsError, type ErrorCode } from '../../../contracts/errors.js';
+import { DeviceFailure } from '../failure.js';
 
 const EXCEPTION_NAMES: Record<number, string> = {
   1: 'illegal_function',
@@ -18,19 +18,8 @@ export function exceptionReason(code: number): string {
   return `modbus_exception_${code}_${EXCEPTION_NAMES[code] ?? 'unknown'}`;
 }
 
-/** A failed Modbus transaction: the GsError plus the reading's reason and whether the device answered. */
-export class ModbusFailure extends GsError {
-  constructor(
-    code: ErrorCode,
-    readonly reason: string,
-    /** The device (or link) did not answer at all. */
-    readonly unreachable: boolean,
-    message?: string,
-    options?: { cause?: unknown },
-  ) {
-    super(code, message ?? reason, [], options);
-  }
-}
+/** A failed Modbus transaction (see DeviceFailure). */
+export class ModbusFailure extends DeviceFailure {}
 
 const SERIAL_REASONS: Array<[RegExp, string]> = [
   [/No such file or directory/i, 'serial_port_not_found'],

@@ -1,19 +1,10 @@
 // OPC UA failures as stable, snake_case reasons: a StatusCode name (BadNodeIdUnknown →
 // opcua_bad_node_id_unknown) or the socket's own (connection_refused…), what a reading carries.
-import { GsError, type ErrorCode } from '../../../contracts/errors.js';
+import type { ErrorCode } from '../../../contracts/errors.js';
+import { DeviceFailure } from '../failure.js';
 
-export class OpcuaFailure extends GsError {
-  constructor(
-    code: ErrorCode,
-    readonly reason: string,
-    /** The server (or the session to it) could not be used at all: a missed poll. */
-    readonly unreachable: boolean,
-    message?: string,
-    options?: { cause?: unknown },
-  ) {
-    super(code, message ?? reason, [], options);
-  }
-}
+/** A failed OPC UA request or session (see DeviceFailure). */
+export class OpcuaFailure extends DeviceFailure {}
 
 /** `BadNodeIdUnknown` → `opcua_bad_node_id_unknown`. */
 export function statusReason(statusName: string): string {
