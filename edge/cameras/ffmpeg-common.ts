@@ -44,3 +44,35 @@ export function withCredentials(url: string, user?: string, password?: string): 
   u.password = password ?? '';
   return u.toString();
 }
+
+/** The hard limit every ffmpeg/ffprobe child runs under: killed at `timeoutMs` or when `signal` aborts. */
+export interface HardLimit {
+  /** Runs `fn` for the first outcome only, disarming the timer and the abort listener. */
+  settle(fn: () => void): void;
+  /** Why the child was killed, if it was. */
+  readonly killedFor: 'timeout' | 'aborted' | undefined;
+}
+
+export function hardLimit(timeoutMs: number, signal: AbortSignal | undefined, kill: () => void): HardLimit {
+  let settled = false;
+  let killedFor: 'timeout' | 'aborted' | undefined;
+  const stop = (reason: 'timeout' | 'aborted') => {
+    killedFor = reason;
+    kill();
+  };
+  const onAbort = () => stop('aborted');
+  const timer = setTimeout(() => stop('timeout'), timeoutMs);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  return {
+    settle(fn) {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      fn();
+    },
+    get killedFor() {
+      return killedFor;
+    },
+  };
+}

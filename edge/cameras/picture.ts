@@ -4,7 +4,7 @@
 // front of the camera reads frozen (a black picture is frozen too: both are reported).
 import ffmpeg from 'fluent-ffmpeg';
 import { CameraFailure, redactUrl } from './failure.js';
-import { classifyFfmpegError, rtspInputArgs, type FfmpegInputOptions } from './ffmpeg-common.js';
+import { classifyFfmpegError, hardLimit, rtspInputArgs, type FfmpegInputOptions } from './ffmpeg-common.js';
 
 export interface PictureFacts {
   black: boolean;
@@ -58,26 +58,13 @@ export function analysePicture(url: string, o: PictureOptions = {}): Promise<Pic
     const freezes: Array<{ start: number; end?: number }> = [];
     let time = 0;
     let stderr = '';
-    let settled = false;
-    let why: 'timeout' | 'aborted' | undefined;
-    const finish = (fn: () => void) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      o.signal?.removeEventListener('abort', onAbort);
-      fn();
-    };
-    const kill = (reason: 'timeout' | 'aborted') => {
-      why = reason;
+    const limit = hardLimit(timeoutMs, o.signal, () => {
       try {
         cmd.kill('SIGKILL');
       } catch {
         // not started yet (binary lookup): the error handler reports it
       }
-    };
-    const onAbort = () => kill('aborted');
-    const timer = setTimeout(() => kill('timeout'), timeoutMs);
-    o.signal?.addEventListener('abort', onAbort, { once: true });
+    });
 
     cmd.on('stderr', (line: string) => {
       stderr = (stderr + line + '\n').slice(-16_384);
@@ -91,15 +78,15 @@ export function analysePicture(url: string, o: PictureOptions = {}): Promise<Pic
       if (m) time = Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]);
     });
     cmd.on('error', (err: Error) =>
-      finish(() => {
-        if (why === 'timeout') reject(new CameraFailure('probe_timeout', `ffmpeg analysis killed after ${timeoutMs} ms`));
-        else if (why === 'aborted') reject(new CameraFailure('probe_aborted', 'ffmpeg analysis cancelled'));
+      limit.settle(() => {
+        if (limit.killedFor === 'timeout') reject(new CameraFailure('probe_timeout', `ffmpeg analysis killed after ${timeoutMs} ms`));
+        else if (limit.killedFor === 'aborted') reject(new CameraFailure('probe_aborted', 'ffmpeg analysis cancelled'));
         else if (/Cannot find ffmpeg|ENOENT/.test(err.message)) reject(new CameraFailure('ffmpeg_missing', 'ffmpeg is not installed (install Debian\'s ffmpeg)', { cause: err }));
         else reject(classifyFfmpegError(stderr || err.message, redactUrl(err.message)));
       }),
     );
     cmd.on('end', () =>
-      finish(() => {
+      limit.settle(() => {
         const analysed = Math.min(time || seconds, seconds);
         if (analysed <= 0) return reject(new CameraFailure('rtsp_no_video', 'no frame was decoded'));
         // freezedetect logs a start once the picture has stood still for freezeMin; one with no end

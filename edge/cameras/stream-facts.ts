@@ -8,7 +8,7 @@
 // go through fluent-ffmpeg (picture.ts).
 import { spawn } from 'node:child_process';
 import { CameraFailure, redactUrl } from './failure.js';
-import { classifyFfmpegError, rtspInputArgs, type FfmpegInputOptions } from './ffmpeg-common.js';
+import { classifyFfmpegError, hardLimit, rtspInputArgs, type FfmpegInputOptions } from './ffmpeg-common.js';
 
 export interface StreamFacts {
   /** ffmpeg's codec name: h264, hevc, mjpeg… */
@@ -121,22 +121,7 @@ export function runHardLimited(cmd: string, args: string[], timeoutMs: number, s
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
     let stdout = '';
     let stderr = '';
-    let settled = false;
-    let why: 'timeout' | 'aborted' | undefined;
-    const finish = (fn: () => void) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      fn();
-    };
-    const kill = (reason: 'timeout' | 'aborted') => {
-      why = reason;
-      child.kill('SIGKILL');
-    };
-    const onAbort = () => kill('aborted');
-    const timer = setTimeout(() => kill('timeout'), timeoutMs);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const limit = hardLimit(timeoutMs, signal, () => child.kill('SIGKILL'));
     child.stdout.on('data', (c: Buffer) => {
       if (stdout.length < maxBytes) stdout += c.toString();
     });
@@ -144,12 +129,12 @@ export function runHardLimited(cmd: string, args: string[], timeoutMs: number, s
       stderr = (stderr + c.toString()).slice(-16_384);
     });
     child.once('error', (err: NodeJS.ErrnoException) =>
-      finish(() => reject(err.code === 'ENOENT' ? new CameraFailure('ffmpeg_missing', `${cmd} is not installed (install Debian's ffmpeg)`, { cause: err }) : err)),
+      limit.settle(() => reject(err.code === 'ENOENT' ? new CameraFailure('ffmpeg_missing', `${cmd} is not installed (install Debian's ffmpeg)`, { cause: err }) : err)),
     );
     child.once('close', (code) =>
-      finish(() => {
-        if (why === 'timeout') reject(new CameraFailure('probe_timeout', `${cmd} killed after ${timeoutMs} ms`));
-        else if (why === 'aborted') reject(new CameraFailure('probe_aborted', `${cmd} cancelled`));
+      limit.settle(() => {
+        if (limit.killedFor === 'timeout') reject(new CameraFailure('probe_timeout', `${cmd} killed after ${timeoutMs} ms`));
+        else if (limit.killedFor === 'aborted') reject(new CameraFailure('probe_aborted', `${cmd} cancelled`));
         else resolve({ stdout, stderr, code });
       }),
     );
