@@ -73,6 +73,32 @@ export const ERRORS = {
   GS_ERR_IMPORT_INVALID: { status: 400, message: 'import file has errors; nothing was imported' },
   GS_ERR_CLAIM_UNKNOWN: { status: 404, message: 'claim code is not known' },
   GS_ERR_CLAIM_USED: { status: 409, message: 'claim code was already used' },
+
+  // firmware: artifacts, signatures, campaigns, OTA relay (appended)
+  GS_ERR_FIRMWARE_CHECKSUM: { status: 400, message: 'firmware image does not match its SHA-256' },
+  GS_ERR_FIRMWARE_SIGNATURE: { status: 400, message: 'firmware image is unsigned or its signature does not verify' },
+
+
+
+  // grids: hierarchy, versions, workers and departments (appended)
+
+
+
+  // camera snapshots and alarm evidence (appended)
+
+
+
+  // rule actions (device writes, snapshots) (appended)
+
+
+
+  // telemetry stores, outbox quota, telemetry summaries (appended)
+
+
+
+  // Node-RED nodes and embedded editor (appended)
+
+
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;
