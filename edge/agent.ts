@@ -239,13 +239,13 @@ export class EdgeAgent {
    * opened or closed, the rules and profiles are reloaded, everything else keeps running. Rule state
    * carries over (a hold half run stays half run); alarms of removed devices are cleared. Throws — and
    * changes nothing — when the new configuration cannot load (a broken rule file, an unknown profile)
-   * or changes what needs a restart (edge id, data folder, cloud, telemetry, MQTT broker).
+   * or changes what needs a restart (edge id, data folder, cloud, telemetry, MQTT broker, local API).
    */
   async applyConfig(next: EdgeConfig): Promise<{ added: string[]; removed: string[]; changed: string[] }> {
     await this.starting;
     const r = this.run;
     if (!r) throw new GsError('GS_ERR_CONFIG_INVALID', 'the edge agent is not running');
-    const fixed = (['edge', 'cloud', 'telemetry', 'mqtt'] as const).filter((k) => JSON.stringify(this.config[k]) !== JSON.stringify(next[k]));
+    const fixed = (['edge', 'cloud', 'telemetry', 'mqtt', 'localApi'] as const).filter((k) => JSON.stringify(this.config[k]) !== JSON.stringify(next[k]));
     if (fixed.length > 0) {
       throw new GsError('GS_ERR_CONFIG_INVALID', `${fixed.join(', ')} changed: that needs a restart of the edge`, fixed.map((k) => ({ path: `/${k}`, message: 'changes only with a restart' })));
     }
