@@ -26,6 +26,7 @@ import { fleetPlugin } from './fleet/plugin.js';
 import { edgeConfigRoutes } from './edges/config-routes.js';
 import { fleetRoutes } from './fleet/routes.js';
 import { deviceRoutes } from './devices/routes.js';
+import { evidenceRoutes } from './evidence/routes.js';
 
 export type { CloudOptions } from './config.js';
 
@@ -62,6 +63,7 @@ export async function buildCloud(opts: CloudOptions = {}): Promise<FastifyInstan
         await api.register(fleetRoutes);
         await api.register(deviceRoutes);
         await api.register(alarmRoutes);
+        await api.register(evidenceRoutes);
         await api.register(gridRoutes);
         await api.register(eventRoutes);
         await api.register(eventStreamRoutes);

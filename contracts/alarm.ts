@@ -1,6 +1,9 @@
 import Type from 'typebox';
 import { Location } from './geo.js';
 
+/** The largest evidence file the cloud takes (a 4K JPEG at high quality is 2–3 MB). */
+export const EVIDENCE_MAX_BYTES = 4 * 1024 * 1024;
+
 /** Severity, most urgent first. The cloud maps it to an event priority. */
 export const SEVERITIES = ['critical', 'major', 'minor', 'warning'] as const;
 export const Severity = Type.Enum(SEVERITIES);
@@ -13,6 +16,30 @@ export type Severity = (typeof SEVERITIES)[number];
 export const ALARM_ACTIONS = ['raise', 'update', 'clear'] as const;
 export const AlarmAction = Type.Enum(ALARM_ACTIONS);
 export type AlarmAction = (typeof ALARM_ACTIONS)[number];
+
+/** Evidence kinds; a camera snapshot (a JPEG) is the only one so far. */
+export const EVIDENCE_KINDS = ['snapshot'] as const;
+
+/**
+ * A piece of evidence an alarm carries: what it is and the SHA-256 of its bytes. The bytes travel
+ * apart (PUT /api/v1/evidence/:sha256, content-addressed), so an alarm stays small and a picture
+ * that is taken after the alarm was queued can follow it (POST /api/v1/alarms/:alarmId/evidence).
+ */
+export const Evidence = Type.Object(
+  {
+    kind: Type.Enum(EVIDENCE_KINDS),
+    /** The camera (an edge device id) the picture comes from. */
+    cameraId: Type.String({ minLength: 1, maxLength: 128 }),
+    /** When the picture was taken, ms since the epoch. */
+    takenAt: Type.Integer({ minimum: 0 }),
+    contentType: Type.Literal('image/jpeg'),
+    /** Lower-case hex SHA-256 of the bytes: their address. */
+    sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+    size: Type.Integer({ minimum: 1, maximum: EVIDENCE_MAX_BYTES }),
+  },
+  { additionalProperties: false },
+);
+export type Evidence = Type.Static<typeof Evidence>;
 
 /**
  * The alarm envelope: what an edge sends and the cloud stores. `alarmId` is made on the edge and is
@@ -40,6 +67,8 @@ export const AlarmEnvelope = Type.Object(
     site: Type.Optional(Type.String({ maxLength: 128, description: 'kind of place: nursing_home, school, market…' })),
     /** When the transition happened on the edge, ms since the epoch. */
     ts: Type.Integer({ minimum: 0 }),
+    /** Pictures (and later other evidence) of the alarm; their bytes are uploaded apart. */
+    evidence: Type.Optional(Type.Array(Evidence, { maxItems: 16 })),
   },
   { additionalProperties: false },
 );

@@ -85,10 +85,19 @@ export const ERRORS = {
 
 
   // camera snapshots and alarm evidence (appended)
+  GS_ERR_SNAPSHOT_FAILED: { status: 502, message: 'the camera gave no snapshot' },
+  GS_ERR_CAMERA_UNKNOWN: { status: 404, message: 'camera is not known' },
+  GS_ERR_EVIDENCE_INVALID: { status: 400, message: 'evidence is not a JPEG image' },
+  GS_ERR_EVIDENCE_CHECKSUM: { status: 400, message: 'evidence bytes do not match their SHA-256' },
+  GS_ERR_EVIDENCE_NOT_FOUND: { status: 404, message: 'evidence not found' },
+  GS_ERR_LOCAL_API: { status: 503, message: 'the edge local API cannot start' },
 
 
 
   // rule actions (device writes, snapshots) (appended)
+  GS_ERR_ACTION_WRITE: { status: 502, message: 'a rule action could not write to the device' },
+  GS_ERR_ACTION_SNAPSHOT: { status: 502, message: 'a rule action could not take a snapshot' },
+  GS_ERR_ACTION_TARGET: { status: 400, message: 'a rule action names a device, point or camera the edge does not have' },
 
 
 

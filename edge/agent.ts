@@ -29,6 +29,7 @@ import { systemScheduler, type Random, type Scheduler, type TimerHandle } from '
 import { RuleStateStore } from './state/rule-state.js';
 import { createTelemetryStore, type TelemetryStore } from './telemetry/index.js';
 import { Uplink, type UplinkStatus } from './uplink.js';
+import { AlarmActions } from './actions/wiring.js';
 
 export interface EdgeAgentOptions {
   clock?: Clock;
@@ -83,6 +84,8 @@ interface Running {
   /** The latest battery_percent per device, for the heartbeat. */
   battery: Map<string, number>;
   closing?: boolean;
+  /** Rule actions (writes, snapshots), the evidence queue and its uploader, the local API. */
+  actions: AlarmActions;
 }
 
 export class EdgeAgent {
@@ -130,6 +133,7 @@ export class EdgeAgent {
     r.healthTimer = undefined;
     if (r.ruleTimer) this.scheduler.clearTimeout(r.ruleTimer.handle);
     r.ruleTimer = undefined;
+    await r.actions.stop();
     await this.stopUnits([...r.units.values()]);
     await r.heartbeat.stop();
     await r.uplink.stop();
@@ -137,6 +141,16 @@ export class EdgeAgent {
     r.outbox.close();
     r.db.close();
     this.logger.info({ edgeId: this.config.edge.id }, 'edge agent stopped');
+  }
+
+  /** The local API's base URL while running (edge.yaml `localApi`). */
+  get localApiUrl(): string | undefined {
+    return this.run?.actions.localApiUrl;
+  }
+
+  /** Rule actions, evidence queue and uploader while running (status and tests). */
+  get actions(): AlarmActions | undefined {
+    return this.run?.actions;
   }
 
   status(): EdgeStatus {
@@ -191,7 +205,13 @@ export class EdgeAgent {
         db, outbox, ruleState, engine, telemetry, uplink, drivers, units: new Map(),
         ...(savedState !== undefined ? { savedState } : {}), health: new HealthTracker([]), healthState: RuleStateStore.in(db, 'health'),
         startedAt: clock.now(), battery: new Map(), heartbeat,
+        actions: new AlarmActions({
+          config, db, ...deps, logger, telemetry, ...(this.opts.fetch ? { fetch: this.opts.fetch } : {}),
+          device: (id) => run.units.get(id), devices: () => run.units.values(),
+          health: () => this.status().devices.map((d) => ({ ...localDevice(run.units.get(d.deviceId)), id: d.deviceId, health: d.health, lastAnswerAt: d.lastAnswerAt ?? null, lastError: d.lastError ?? null, polls: d.polls })),
+        }),
       };
+      cleanup.push(() => run.actions.stop());
       // Filled one by one so a device whose session fails to open still gets the others closed.
       cleanup.push(() => this.stopUnits([...run.units.values()]));
       config.devices.forEach((device, i) => {
@@ -201,6 +221,7 @@ export class EdgeAgent {
       run.health = this.healthTrackerFor(run);
       this.restoreHealth(run);
       this.run = run;
+      await run.actions.start();
       uplink.start();
       run.heartbeat.start();
       for (const u of run.units.values()) u.poller.start();
@@ -218,13 +239,13 @@ export class EdgeAgent {
    * opened or closed, the rules and profiles are reloaded, everything else keeps running. Rule state
    * carries over (a hold half run stays half run); alarms of removed devices are cleared. Throws — and
    * changes nothing — when the new configuration cannot load (a broken rule file, an unknown profile)
-   * or changes what needs a restart (edge id, data folder, cloud, telemetry, MQTT broker).
+   * or changes what needs a restart (edge id, data folder, cloud, telemetry, MQTT broker, local API).
    */
   async applyConfig(next: EdgeConfig): Promise<{ added: string[]; removed: string[]; changed: string[] }> {
     await this.starting;
     const r = this.run;
     if (!r) throw new GsError('GS_ERR_CONFIG_INVALID', 'the edge agent is not running');
-    const fixed = (['edge', 'cloud', 'telemetry', 'mqtt'] as const).filter((k) => JSON.stringify(this.config[k]) !== JSON.stringify(next[k]));
+    const fixed = (['edge', 'cloud', 'telemetry', 'mqtt', 'localApi'] as const).filter((k) => JSON.stringify(this.config[k]) !== JSON.stringify(next[k]));
     if (fixed.length > 0) {
       throw new GsError('GS_ERR_CONFIG_INVALID', `${fixed.join(', ')} changed: that needs a restart of the edge`, fixed.map((k) => ({ path: `/${k}`, message: 'changes only with a restart' })));
     }
@@ -458,9 +479,15 @@ export class EdgeAgent {
     run.savedState = state;
     this.logAlarms(envelopes);
     if (envelopes.length > 0) run.uplink.nudge();
+    // Stored first, acted on after: a siren or a camera never holds back (or undoes) an alarm.
+    if (alarms.length > 0) run.actions.run(run.engine.intents(alarms));
   }
 
   private logDropped(dropped: Array<{ key: string; reason: string }>): void {
     if (dropped.length > 0) this.logger.warn({ dropped: dropped.slice(0, 20), count: dropped.length }, 'saved rule state entries dropped');
   }
+}
+
+function localDevice(u: DeviceUnit | undefined): { id: string; name: string; profile: string; kind: string } {
+  return { id: u?.config.id ?? '', name: u?.config.name ?? '', profile: u?.profile.id ?? '', kind: u?.profile.kind ?? '' };
 }

@@ -16,6 +16,7 @@ import { validateOverrides } from '../rules/overrides.js';
 import type { RuleDevice, RuleSet } from '../rules/types.js';
 import type { DeviceConfig, EdgeConfig, TelemetryConfig } from './config.js';
 import { EdgeConfigFile } from './config-schema.js';
+import { actionTargetProblems } from './actions/check.js';
 import type { ConnectionConfig } from './drivers/driver.js';
 import type { DriverRegistry } from './drivers/registry.js';
 
@@ -92,6 +93,7 @@ export class ConfigChecker {
     const profileDirs = this.loadProfiles(doc.profiles);
     const ruleFiles = this.loadRules(doc.rules);
     const devices = this.checkDevices(doc.devices, ruleFiles);
+    this.details.push(...actionTargetProblems(devices, (id) => (this.profiles.has(id) ? this.profiles.get(id) : undefined), ruleFiles.map((f) => this.ruleSets.get(f)).filter((s): s is RuleSet => s !== undefined), this.file));
     if (!schemaOk || this.details.length > 0 || !cloud) return undefined;
     const edge = doc.edge as { id: string; dataDir: string };
     return {
@@ -103,6 +105,7 @@ export class ConfigChecker {
       profileDirs,
       ruleFiles,
       devices,
+      ...(isObj(doc.localApi) ? { localApi: doc.localApi as unknown as NonNullable<EdgeConfig['localApi']> } : {}),
     };
   }
 
@@ -297,6 +300,7 @@ export class ConfigChecker {
         pollIntervalMs,
         ...(typeof d.offlineAfterMisses === 'number' ? { offlineAfterMisses: d.offlineAfterMisses } : {}),
         ...(isObj(d.overrides) ? { overrides: d.overrides as DeviceConfig['overrides'] } : {}),
+        ...(Array.isArray(d.cameras) ? { cameras: d.cameras.filter((c): c is string => typeof c === 'string') } : {}),
       });
     });
     this.checkMqttAccounts(out);

@@ -62,6 +62,19 @@ export const DeviceSection = Type.Object(
     pollInterval: Type.Optional(Duration),
     offlineAfterMisses: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
     overrides: Type.Optional(Type.Record(Type.String(), Type.Record(Type.String(), Type.Unknown()))),
+    /** Cameras (device ids) that see this device: a rule's snapshot action takes their pictures. */
+    cameras: Type.Optional(Type.Array(Id, { minItems: 1, maxItems: 16, uniqueItems: true })),
+  },
+  { additionalProperties: false },
+);
+
+/** The edge's local HTTP API on 127.0.0.1 (devices, snapshots, telemetry) for a technician on site. */
+export const LocalApiSection = Type.Object(
+  {
+    /** TCP port on 127.0.0.1 (0: any free port). */
+    port: Type.Integer({ minimum: 0, maximum: 65535 }),
+    /** When set, every request needs `Authorization: Bearer <token>`. */
+    token: Type.Optional(Type.String({ minLength: 16, maxLength: 256 })),
   },
   { additionalProperties: false },
 );
@@ -75,6 +88,7 @@ export const EdgeConfigFile = Type.Object(
     profiles: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
     rules: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
     devices: Type.Array(DeviceSection),
+    localApi: Type.Optional(LocalApiSection),
   },
   { additionalProperties: false },
 );

@@ -25,6 +25,8 @@ export interface DeviceConfig {
   offlineAfterMisses?: number;
   /** Per-device rule parameters by rule id, validated against the loaded rules. */
   overrides?: Record<string, Record<string, unknown>>;
+  /** Cameras (device ids) linked to this device: what its rules' snapshot actions photograph. */
+  cameras?: string[];
 }
 
 export interface TelemetryConfig {
@@ -49,6 +51,8 @@ export interface EdgeConfig {
   /** Rule files to load, absolute: the config's `rules`, then the default rules of the profiles in use. */
   ruleFiles: string[];
   devices: DeviceConfig[];
+  /** The local HTTP API on 127.0.0.1, when configured. */
+  localApi?: { port: number; token?: string };
 }
 
 export interface ParseOptions {

@@ -3,6 +3,7 @@
 import Value from 'typebox/value';
 import { durationMs } from '../contracts/duration.js';
 import type { ErrorDetail } from '../contracts/errors.js';
+import { actionProblems } from './actions.js';
 import { allProblems } from './conditions/all.js';
 import { scheduleProblems } from './conditions/schedule.js';
 import { POINT_KINDS } from './evaluate.js';
@@ -61,6 +62,7 @@ export function ruleProblems(rule: RuleSpec): ErrorDetail[] {
   }
   if (rule.match) under('/match', matchProblems(rule.match));
   if (rule.during) under('/during', scheduleProblems(rule.during));
+  if (rule.actions) under('/actions', actionProblems(rule.actions));
   if (rule.escalate) {
     if (!(durationMs(rule.escalate.after) > 0)) out.push({ path: '/escalate/after', message: 'must be longer than 0' });
     if (urgency(rule.escalate.to) >= urgency(rule.severity)) {

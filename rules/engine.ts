@@ -3,6 +3,8 @@
 // (live) and the backtest (history); persistence is the caller's: exportState/importState.
 import { GsError, type ErrorDetail } from '../contracts/errors.js';
 import type { Reading } from '../contracts/reading.js';
+import { actionIntents, type ActionIntent } from './actions.js';
+import { ruleSpecOf } from './evaluate.js';
 import { deepEqual } from './json.js';
 import type { CompiledRule, RuleAlarm, RuleDevice, RuleSet, RuleState } from './types.js';
 
@@ -69,6 +71,19 @@ export class RuleEngine {
    */
   tick(device: RuleDevice, now: number): RuleAlarm[] {
     return this.run(device, (rule, state) => rule.tick(state, device, now));
+  }
+
+  /**
+   * Pure: what the edge must do because of these transitions (their rules' `actions`), in alarm order.
+   * The engine never acts itself: the caller carries the intents out after the alarms are stored.
+   */
+  intents(alarms: readonly RuleAlarm[]): ActionIntent[] {
+    const out: ActionIntent[] = [];
+    for (const a of alarms) {
+      const rule = this.byId.get(a.ruleId);
+      if (rule) out.push(...actionIntents(ruleSpecOf(rule)?.actions, a));
+    }
+    return out;
   }
 
   /** The earliest time a tick for this device would change something, or undefined. */

@@ -29,7 +29,8 @@ export function readableSchemaErrors(details: ErrorDetail[]): ErrorDetail[] {
   const out: ErrorDetail[] = [];
   const done = new Set<string>();
   for (const d of details) {
-    const hint = UNION_HINTS[d.path.slice(d.path.lastIndexOf('/') + 1)];
+    // Inside `actions`, names such as `within` (metres there) mean something else than in a condition.
+    const hint = d.path.includes('/actions/') ? undefined : UNION_HINTS[d.path.slice(d.path.lastIndexOf('/') + 1)];
     if (hint === undefined || d.message === 'is not a known field') out.push(d);
     else if (!done.has(d.path)) {
       done.add(d.path);

@@ -12,6 +12,7 @@ import { StaleSpec } from './conditions/stale.js';
 import { ThresholdSpec } from './conditions/threshold.js';
 import { ValueSpec } from './conditions/value.js';
 import { RuleMatch } from './match.js';
+import { RuleActionSpec } from './actions.js';
 
 export { RuleMatch };
 
@@ -70,6 +71,8 @@ export const RuleSpec = Type.Object(
     stale: Type.Optional(CONDITIONS.stale),
     count: Type.Optional(CONDITIONS.count),
     all: Type.Optional(CONDITIONS.all),
+    /** What the edge does on a raise or a clear: write a point (a siren), take camera snapshots (rules/actions.ts). */
+    actions: Type.Optional(Type.Array(RuleActionSpec, { minItems: 1, maxItems: 16 })),
   },
   { additionalProperties: false },
 );

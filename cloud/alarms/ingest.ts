@@ -13,6 +13,7 @@ import type { BusMessageType } from '../events/bus.js';
 import type { EventPolicy } from '../events/policy.js';
 import { appendToFeed } from '../events/feed.js';
 import { applyAlarmTransitions, planTransitions, type AlarmRow, type Placement } from './apply.js';
+import { linkEvidence } from '../evidence/repo.js';
 
 export interface IngestDeps {
   db: Kysely<Database>;
@@ -92,6 +93,11 @@ async function ingestInTransaction(
       .returning(['alarm_id', 'seq'])
       .execute();
     for (const r of inserted) fresh.add(`${r.alarm_id}\u0000${r.seq}`);
+  }
+
+  // Evidence an envelope carries is linked to its alarm (the bytes come apart, content-addressed).
+  for (const a of transitions) {
+    if (a.evidence?.length && fresh.has(`${a.alarmId}\u0000${a.seq}`)) await linkEvidence(trx, { edgeId, alarmId: a.alarmId, evidence: a.evidence, newId: deps.newId, now });
   }
 
   // Group the new transitions by alarm, in the order the batch first mentions each alarm.

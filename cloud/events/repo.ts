@@ -8,6 +8,7 @@ import { decodeCursor, encodeCursor } from '../http/cursor.js';
 import { DEFAULT_PAGE_SIZE } from '../http/schemas.js';
 import { iso, isoOrNull, parseTimeParam } from '../http/time.js';
 import { alarmsOfEvent } from '../alarms/repo.js';
+import { evidenceOfEvent } from '../evidence/repo.js';
 import type { EventSummary } from './correlate.js';
 import { categoryLabel, priorityLabel, type EventPolicy, type Priority } from './policy.js';
 import type { EventDetailJson, EventJson, EventList, EventListQuery, TimelineEntryJson } from './schemas.js';
@@ -108,8 +109,8 @@ export async function getEventsByIds(db: Kysely<Database>, policy: EventPolicy, 
 export async function getEventDetail(db: Kysely<Database>, policy: EventPolicy, id: string): Promise<EventDetailJson | null> {
   const row = await selectEvents(db).where('events.id', '=', id).executeTakeFirst();
   if (!row) return null;
-  const [alarms, timeline] = await Promise.all([alarmsOfEvent(db, id), timelineOf(db, id)]);
-  return { ...toEventJson(row, policy), alarms, timeline };
+  const [alarms, timeline, evidence] = await Promise.all([alarmsOfEvent(db, id), timelineOf(db, id), evidenceOfEvent(db, id)]);
+  return { ...toEventJson(row, policy), alarms, timeline, evidence };
 }
 
 async function timelineOf(db: Kysely<Database>, eventId: string): Promise<TimelineEntryJson[]> {

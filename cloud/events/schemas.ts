@@ -3,6 +3,7 @@ import { IsoTime, LocationJson, NextCursor, NullableIsoTime, PageQuery, nullable
 import { AlarmJson } from '../alarms/schemas.js';
 import { EVENT_STATUS_CODES } from './status.js';
 import { EVENT_ACTION_CODES, EVENT_ACTIONS } from './lifecycle.js';
+import { EvidenceJson } from '../evidence/schemas.js';
 
 export const EventStatusSchema = Type.Enum(EVENT_STATUS_CODES);
 
@@ -58,7 +59,13 @@ export const TimelineEntryJson = Type.Object(
 export type TimelineEntryJson = Type.Static<typeof TimelineEntryJson>;
 
 export const EventDetailJson = Type.Object(
-  { ...EventJson.properties, alarms: Type.Array(AlarmJson), timeline: Type.Array(TimelineEntryJson) },
+  {
+    ...EventJson.properties,
+    alarms: Type.Array(AlarmJson),
+    timeline: Type.Array(TimelineEntryJson),
+    /** Pictures of its alarms (camera snapshots), oldest first. */
+    evidence: Type.Optional(Type.Array(EvidenceJson)),
+  },
   { additionalProperties: false },
 );
 export type EventDetailJson = Type.Static<typeof EventDetailJson>;

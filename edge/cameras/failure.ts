@@ -26,6 +26,11 @@ export const CAMERA_REASONS = {
   /** The probe queue is full: more cameras than the pool can probe in time. */
   probe_overloaded: { unreachable: false, code: 'GS_ERR_INTERNAL' },
 
+  /** A snapshot larger than the cap (a camera streaming instead of answering with one picture). */
+  snapshot_too_large: { unreachable: false, code: 'GS_ERR_SNAPSHOT_FAILED' },
+  /** The snapshot is not a JPEG (an HTML error page, a cut-off transfer). */
+  snapshot_not_jpeg: { unreachable: false, code: 'GS_ERR_SNAPSHOT_FAILED' },
+
   onvif_unreachable: { unreachable: true, code: 'GS_ERR_DEVICE_UNREACHABLE' },
   onvif_timeout: { unreachable: true, code: 'GS_ERR_DEVICE_UNREACHABLE' },
   /** WS-Security or HTTP digest refused (wrong password, or a camera clock too far off). */

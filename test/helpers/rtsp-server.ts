@@ -23,6 +23,8 @@ export interface RtspServerOptions {
   gop?: number;
   /** x264 target, kbit/s. */
   bitrateKbps?: number;
+  /** Also serve /cam/1 … /cam/N: N more live streams, each with its own encoder (benchmarks). */
+  cameras?: number;
 }
 
 /** True when Debian's python can load GstRtspServer and x264enc is installed. */
@@ -56,6 +58,7 @@ export class GstRtspServer {
     if (o.fps) args.push('--fps', String(o.fps));
     if (o.gop) args.push('--gop', String(o.gop));
     if (o.bitrateKbps) args.push('--bitrate', String(o.bitrateKbps));
+    if (o.cameras) args.push('--cameras', String(o.cameras));
     // stdin is a pipe: the server exits when it closes, so it never outlives the test process.
     const proc = spawn(SYSTEM_PYTHON, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.proc = proc;
