@@ -83,6 +83,10 @@ export const campaignRoutes: FastifyPluginAsyncTypebox = async (app) => {
       `/firmware/campaigns/:id/${path}`,
       {
         onRequest: write,
+        // The body is optional: none is {}.
+        preValidation: async (req) => {
+          if (withBody && (req.body === undefined || req.body === null)) req.body = {};
+        },
         schema: { tags, summary, security, params: IdParams, ...(withBody ? { body: ResumeBody } : {}), response: { 200: CampaignJson, ...errorResponses(400, 401, 403, 404, 409) } },
       },
       async (req) => settled(await run(req.params.id, req, req.body as { overrideHalt?: boolean } | undefined)),
