@@ -142,3 +142,34 @@ t.test('parseRange by itself', async (t) => {
   t.same(parseRange('bytes=10-10', 10), { kind: 'unsatisfiable' });
   t.same(parseRange('bytes=-', 10), { kind: 'unsatisfiable' });
 });
+
+t.test('OpenAPI documents every firmware route with tags, summary and its answers', async (t) => {
+  const { app } = await testCloud(t);
+  const doc = (await app.inject({ url: '/docs/json' })).json<{ paths: Record<string, Record<string, { tags?: string[]; summary?: string; responses: Record<string, unknown> }>> }>();
+  const routes = [
+    'POST /api/v1/firmware/keys',
+    'GET /api/v1/firmware/keys',
+    'DELETE /api/v1/firmware/keys/{id}',
+    'POST /api/v1/firmware/artifacts',
+    'GET /api/v1/firmware/artifacts',
+    'GET /api/v1/firmware/artifacts/{id}',
+    'POST /api/v1/firmware/campaigns',
+    'GET /api/v1/firmware/campaigns',
+    'GET /api/v1/firmware/campaigns/{id}',
+    'GET /api/v1/firmware/campaigns/{id}/jobs',
+    'POST /api/v1/firmware/campaigns/{id}/start',
+    'POST /api/v1/firmware/campaigns/{id}/pause',
+    'POST /api/v1/firmware/campaigns/{id}/resume',
+    'POST /api/v1/firmware/campaigns/{id}/abort',
+    'GET /api/v1/edges/firmware/jobs',
+    'GET /api/v1/edges/firmware/artifacts/{artifactId}',
+    'POST /api/v1/edges/firmware/jobs/{jobId}/report',
+  ];
+  for (const route of routes) {
+    const [method, path] = route.split(' ') as [string, string];
+    const op = doc.paths[path]?.[method.toLowerCase()];
+    t.ok(op?.tags?.includes('firmware') && op.summary, `${route}: documented`);
+    t.ok(op?.responses['200'] ?? op?.responses['201'], `${route}: success response`);
+  }
+  t.match(JSON.stringify(doc.paths['/api/v1/edges/firmware/jobs/{jobId}/report']!.post!.responses['409']), /ErrorBody/);
+});

@@ -57,7 +57,7 @@ t.test('waves: the canary first, the next wave only after it ends and soaks, jit
   t.match(started, { state: 'running', currentWave: 0 });
   const [canary] = await released(1);
   t.equal(canary!.artifact.manifest.version, '2.0.0');
-  await finish(app, token, canary!.jobId);
+  await finish(app, token, canary!.jobId, 'succeeded', true);
   let s = await show(app, c.id);
   t.equal(s.currentWave, 0, 'the canary ended, but it soaks for 10 minutes first');
   t.ok(s.waves[0]!.finishedAt);

@@ -82,7 +82,8 @@ export const edgeFirmwareRoutes: FastifyPluginAsyncTypebox = async (app) => {
         security,
         params: Type.Object({ artifactId: Type.String({ minLength: 1, maxLength: 64, pattern: '^[0-9A-Za-z_-]+$' }) }, { additionalProperties: false }),
         produces: ['application/octet-stream'],
-        response: { ...errorResponses(400, 401, 404, 416) },
+        // Streamed, so never serialised: these only document the answers.
+        response: { 200: Type.String({ format: 'binary', description: 'the whole image' }), 206: Type.String({ format: 'binary', description: 'the range asked for' }), ...errorResponses(400, 401, 404, 416) },
       },
     },
     async (req, reply) => {
