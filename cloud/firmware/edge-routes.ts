@@ -101,7 +101,8 @@ export const edgeFirmwareRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const [start, end] = range.kind === 'partial' ? [range.start, range.end] : [0, size - 1];
       if (range.kind === 'partial') reply.status(206).header('content-range', `bytes ${start}-${end}/${size}`);
       reply.header('content-length', end - start + 1);
-      return reply.send(Readable.from(readBytes(fw.db, a, start, end)));
+      // The documented 200/206 type is the bytes; what is sent is a stream of them.
+      return reply.send(Readable.from(readBytes(fw.db, a, start, end)) as unknown as string);
     },
   );
 
