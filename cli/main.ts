@@ -7,6 +7,7 @@ import { cloudRequest, cloudTarget } from './http-client.js';
 import { addDevicesCommands } from './commands/devices.js';
 import { addEdgeEnrollCommand, addEdgesCommands } from './commands/edges.js';
 import { addFleetCommands } from './commands/fleet.js';
+import { addFirmwareCommands } from './commands/firmware.js';
 
 const program = new Command();
 program
@@ -101,6 +102,7 @@ withCloud(edges.command('list'))
 addEdgesCommands(edges);
 addDevicesCommands(program);
 addFleetCommands(program);
+addFirmwareCommands(program);
 
 const grids = program.command('grids').description('governance grids');
 withCloud(grids.command('import'))

@@ -27,6 +27,7 @@ import { edgeConfigRoutes } from './edges/config-routes.js';
 import { fleetRoutes } from './fleet/routes.js';
 import { deviceRoutes } from './devices/routes.js';
 import { evidenceRoutes } from './evidence/routes.js';
+import { firmwarePlugin } from './firmware/plugin.js';
 
 export type { CloudOptions } from './config.js';
 
@@ -54,6 +55,8 @@ export async function buildCloud(opts: CloudOptions = {}): Promise<FastifyInstan
     await app.register(supervisionPlugin, { everyMs: o.supervisionMs });
     await app.register(webhooksPlugin, { everyMs: o.webhookWorkerMs });
     await app.register(openapiPlugin, { version: VERSION });
+    // Firmware campaigns: its services, sweep and routes (under /api/v1) in one plugin.
+    await app.register(firmwarePlugin, {});
 
     await app.register(healthRoutes);
     await app.register(

@@ -77,6 +77,18 @@ export const ERRORS = {
   // firmware: artifacts, signatures, campaigns, OTA relay (appended)
   GS_ERR_FIRMWARE_CHECKSUM: { status: 400, message: 'firmware image does not match its SHA-256' },
   GS_ERR_FIRMWARE_SIGNATURE: { status: 400, message: 'firmware image is unsigned or its signature does not verify' },
+  GS_ERR_FIRMWARE_JOB_STATE: { status: 409, message: 'the firmware job cannot move to that state from its current one' },
+  GS_ERR_FIRMWARE_JOB_NOT_FOUND: { status: 404, message: 'firmware job not found' },
+  GS_ERR_FIRMWARE_JOB_TIMEOUT: { status: 504, message: 'the firmware job did not finish in the time its campaign allows' },
+  GS_ERR_FIRMWARE_KEY_INVALID: { status: 400, message: 'not an Ed25519 public key in PEM' },
+  GS_ERR_FIRMWARE_KEY_EXISTS: { status: 409, message: 'this signing key is already registered' },
+  GS_ERR_FIRMWARE_KEY_NOT_FOUND: { status: 404, message: 'signing key not found' },
+  GS_ERR_FIRMWARE_ARTIFACT_EXISTS: { status: 409, message: 'this version of firmware for this profile was already uploaded' },
+  GS_ERR_FIRMWARE_ARTIFACT_NOT_FOUND: { status: 404, message: 'firmware artifact not found' },
+  GS_ERR_FIRMWARE_RANGE: { status: 416, message: 'the requested byte range cannot be served' },
+  GS_ERR_FIRMWARE_CAMPAIGN_NOT_FOUND: { status: 404, message: 'firmware campaign not found' },
+  GS_ERR_FIRMWARE_CAMPAIGN_STATE: { status: 409, message: 'the campaign cannot take that step in its current state' },
+  GS_ERR_FIRMWARE_NO_TARGETS: { status: 400, message: 'the campaign selects no target' },
 
 
 

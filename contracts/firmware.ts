@@ -17,14 +17,21 @@ export const FIRMWARE_TERMINAL_STATES: readonly FirmwareJobState[] = ['succeeded
 
 export const Sha256Hex = Type.String({ pattern: '^[0-9a-f]{64}$', description: 'SHA-256 of the image, lowercase hex' });
 
+/** A version string: printable, no whitespace or control characters. */
+export const VERSION_PATTERN = '^[^\\s\\x00-\\x1f\\x7f]+$';
+/** A profile id in a manifest: no comma, whitespace or control characters. */
+export const PROFILE_PATTERN = '^[^,\\s\\x00-\\x1f\\x7f]+$';
+
 /** What is signed. */
 export const FirmwareManifest = Type.Object(
   {
-    version: Type.String({ minLength: 1, maxLength: 64 }),
+    // No control characters (and no comma in a profile id): the signed payload is newline- and
+    // comma-separated, so those would let two different manifests share one signature.
+    version: Type.String({ minLength: 1, maxLength: 64, pattern: VERSION_PATTERN }),
     sha256: Sha256Hex,
     size: Type.Integer({ minimum: 1 }),
     /** Device profile ids the image is for; `gridsense-edge` for the edge agent itself. */
-    profiles: Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { minItems: 1, maxItems: 50 }),
+    profiles: Type.Array(Type.String({ minLength: 1, maxLength: 128, pattern: PROFILE_PATTERN }), { minItems: 1, maxItems: 50 }),
   },
   { additionalProperties: false },
 );
@@ -103,8 +110,13 @@ export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** The exact bytes an Ed25519 signature covers. */
+/** The exact bytes an Ed25519 signature covers; throws for a manifest whose fields would make it ambiguous. */
 export function signingPayload(m: FirmwareManifest): Buffer {
+  const version = new RegExp(VERSION_PATTERN);
+  const profile = new RegExp(PROFILE_PATTERN);
+  if (!version.test(m.version) || !m.profiles.every((p) => profile.test(p)) || !/^[0-9a-f]{64}$/.test(m.sha256) || !Number.isSafeInteger(m.size)) {
+    throw new Error('manifest fields contain separators or are malformed: it cannot be signed unambiguously');
+  }
   const profiles = [...m.profiles].sort().join(',');
   return Buffer.from(`gridsense-firmware/v1\n${m.version}\n${m.sha256}\n${m.size}\n${profiles}\n`, 'utf8');
 }
@@ -112,6 +124,8 @@ export function signingPayload(m: FirmwareManifest): Buffer {
 /** A key's id: the first 16 hex digits of the SHA-256 of its raw 32-byte Ed25519 public key. */
 export function keyIdOf(publicKey: KeyObject | string): string {
   const key = typeof publicKey === 'string' ? createPublicKey(publicKey) : publicKey;
+  // Another key type's DER does not end in the raw key: its "id" would be meaningless.
+  if (key.asymmetricKeyType !== 'ed25519') throw new Error(`not an Ed25519 key (${key.asymmetricKeyType ?? 'unknown type'})`);
   const der = key.export({ type: 'spki', format: 'der' });
   return sha256Hex(der.subarray(der.length - 32)).slice(0, 16);
 }
@@ -125,10 +139,16 @@ export function verifyManifest(m: FirmwareManifest, signature: string, trustedPu
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(signature)) return false;
   const sig = Buffer.from(signature, 'base64');
   if (sig.length !== 64) return false;
-  const payload = signingPayload(m);
+  let payload: Buffer;
+  try {
+    payload = signingPayload(m);
+  } catch {
+    return false;
+  }
   return trustedPublicKeysPem.some((pem) => {
     try {
-      return verify(null, payload, createPublicKey(pem), sig);
+      const key = createPublicKey(pem);
+      return key.asymmetricKeyType === 'ed25519' && verify(null, payload, key, sig);
     } catch {
       return false;
     }

@@ -6,6 +6,7 @@ import * as m0004 from './0004_event_feed.js';
 import * as m0005 from './0005_webhooks.js';
 import * as m0006 from './0006_api_keys_audit.js';
 import * as m0007 from './0007_fleet.js';
+import * as m0008 from './0008_firmware.js';
 import * as m0010 from './0010_evidence.js';
 
 /**
@@ -20,5 +21,6 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0005_webhooks': m0005,
   '0006_api_keys_audit': m0006,
   '0007_fleet': m0007,
+  '0008_firmware': m0008,
   '0010_evidence': m0010,
 };
