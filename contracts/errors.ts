@@ -77,6 +77,13 @@ export const ERRORS = {
   // firmware: artifacts, signatures, campaigns, OTA relay (appended)
   GS_ERR_FIRMWARE_CHECKSUM: { status: 400, message: 'firmware image does not match its SHA-256' },
   GS_ERR_FIRMWARE_SIGNATURE: { status: 400, message: 'firmware image is unsigned or its signature does not verify' },
+  // edge side: OTA relay to devices, edge self-update
+  GS_ERR_FIRMWARE_UNSUPPORTED: { status: 400, message: 'the target cannot take this firmware image here' },
+  GS_ERR_FIRMWARE_DOWNLOAD: { status: 502, message: 'firmware image cannot be downloaded' },
+  GS_ERR_FIRMWARE_TIMEOUT: { status: 504, message: 'the device stopped answering during the firmware update' },
+  GS_ERR_FIRMWARE_INSTALL: { status: 502, message: 'the device could not install the firmware image' },
+  GS_ERR_FIRMWARE_UNHEALTHY: { status: 503, message: 'the updated edge agent did not report healthy in time; rolled back' },
+  GS_ERR_FIRMWARE_OTA_MESSAGE: { status: 400, message: 'OTA message is malformed or out of range' },
 
 
 
