@@ -18,6 +18,7 @@ import type { DeviceConfig, EdgeConfig, TelemetryConfig } from './config.js';
 import { EdgeConfigFile } from './config-schema.js';
 import type { ConnectionConfig } from './drivers/driver.js';
 import type { DriverRegistry } from './drivers/registry.js';
+import { checkFirmwareSection } from './firmware/config.js';
 
 
 const DEFAULT_POLL = '10s';
@@ -92,6 +93,7 @@ export class ConfigChecker {
     const profileDirs = this.loadProfiles(doc.profiles);
     const ruleFiles = this.loadRules(doc.rules);
     const devices = this.checkDevices(doc.devices, ruleFiles);
+    const firmware = checkFirmwareSection(doc.firmware, this.baseDir, (d) => this.add(d.path, d.message));
     if (!schemaOk || this.details.length > 0 || !cloud) return undefined;
     const edge = doc.edge as { id: string; dataDir: string };
     return {
@@ -103,6 +105,7 @@ export class ConfigChecker {
       profileDirs,
       ruleFiles,
       devices,
+      ...(firmware ? { firmware } : {}),
     };
   }
 
