@@ -247,7 +247,9 @@ export class EdgeFirmware {
     if (rec.state === 'pending') this.move(jobId, 'downloading');
     const imagePath = await this.image(rec, signal);
     const broker = await this.retry('embedded MQTT broker', signal, async () => {
-      const b = await this.o.broker();
+      // The broker may wait for its port (another broker on it): a stop must not wait with it.
+      const b = await Promise.race([this.o.broker(), new Promise<undefined>((r) => signal.addEventListener('abort', () => r(undefined), { once: true }))]);
+      if (signal.aborted) throw new GsError('GS_ERR_INTERNAL', 'stopped');
       if (!b) throw new GsError('GS_ERR_MQTT_BROKER', 'the embedded MQTT broker is not running');
       return b;
     });

@@ -34,6 +34,8 @@ export interface ReferenceDeviceOptions {
   failInstall?: boolean;
   /** Wait before reconnecting after a drop, ms (default 300). */
   reconnectMs?: number;
+  /** A slow radio: wait this long before each request, ms (default 0). */
+  requestDelayMs?: number;
 }
 
 interface Download {
@@ -196,7 +198,11 @@ export class ReferenceDevice {
       this.client?.stream.destroy();
       return;
     }
-    if (dl.held < size) return this.request();
+    if (dl.held < size) {
+      if (this.o.requestDelayMs) this.requestTimer = setTimeout(() => this.request(), this.o.requestDelayMs);
+      else this.request();
+      return;
+    }
     void this.install(dl);
   }
 
