@@ -231,6 +231,7 @@ export class EdgeFirmware {
           const cur = this.store.get(jobId);
           if (cur) this.store.save({ ...cur, handedOver: true }, this.o.clock.now());
         },
+        flush: () => this.flushReports(10_000, signal),
       });
       return;
     }
@@ -254,6 +255,14 @@ export class EdgeFirmware {
       return b;
     });
     await this.relay(rec, broker, { deviceId: device.id, username: conn.username, secret: conn.secret, root: conn.root }, imagePath, signal);
+  }
+
+  /** Waits (up to `limitMs`) until every queued report has been delivered. */
+  private async flushReports(limitMs: number, signal: AbortSignal): Promise<void> {
+    const until = this.o.clock.now() + limitMs;
+    while (this.store.pendingReports() > 0 && this.o.clock.now() < until && !signal.aborted) {
+      await new Promise<void>((r) => this.o.scheduler.setTimeout(r, 100));
+    }
   }
 
   /** The verified image, retrying what may pass (the uplink, a 5xx) until the job is stopped. */

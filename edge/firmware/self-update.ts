@@ -16,6 +16,8 @@ export interface SelfUpdateContext {
   move: (state: FirmwareJobState, extra?: Omit<FirmwareJobReport, 'state' | 'at'>) => void;
   /** Marks the job as the supervisor's from now on (not resumed by this agent after a restart). */
   handOver: () => void;
+  /** Resolves once the reports queued so far reached the cloud (or after a bounded wait). */
+  flush: () => Promise<void>;
 }
 
 export interface SelfUpdaterOptions {
@@ -56,6 +58,8 @@ export class SelfUpdater {
     if (ctx.signal.aborted) return;
     ctx.move('installing');
     ctx.handOver();
+    // The switch stops this agent: let the cloud hear `installing` first, so its timeline reads in order.
+    await ctx.flush();
     this.o.logger.info({ jobId: rec.jobId, from: running, to: manifest.version, dir }, 'edge release unpacked; asking the supervisor to switch');
     this.o.requestSwitch({ jobId: rec.jobId, version: manifest.version, from: running });
   }

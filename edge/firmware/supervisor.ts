@@ -124,14 +124,15 @@ export class EdgeSupervisor {
   }
 
   /**
-   * Switches to releases/<version>/ for job `jobId`, as the agent asks over IPC. A job already decided
-   * (the old agent asks again after a rollback) is not switched twice.
+   * Switches to releases/<version>/ for job `jobId`, as the agent asks over IPC; a request during a switch
+   * waits for it. A job already decided (the old agent asks again after a rollback) is not switched twice.
    */
   switchTo(req: SwitchRequest): Promise<void> {
     if (this.stopping) return Promise.resolve();
     if (this.switching) {
-      this.o.logger.warn({ jobId: req.jobId }, 'a release switch is already under way; request ignored');
-      return this.switching;
+      // Two edge jobs close together: the second waits for the first to be decided.
+      this.o.logger.info({ jobId: req.jobId }, 'a release switch is under way; this one follows it');
+      return this.switching.then(() => this.switchTo(req));
     }
     const prior = readSwitchRecord(this.o.dataDir);
     if (prior && prior.jobId === req.jobId) {
@@ -233,6 +234,7 @@ export class EdgeSupervisor {
       if (!isSupervisorMessage(m)) return;
       if (m.type === 'gridsense-healthy') {
         this.crashes = 0;
+        this.o.logger.info({ pid: child.pid, version: m.version }, 'edge agent reports healthy');
         return;
       }
       void this.switchTo({ jobId: m.jobId, version: m.version, from: m.from }).catch((err: unknown) => this.o.logger.error(errFields(err), 'release switch failed'));
