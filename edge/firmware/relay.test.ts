@@ -10,7 +10,9 @@ import { ManualClock, systemClock, type Clock } from '../../contracts/clock.js';
 import type { FirmwareJobReport } from '../../contracts/firmware.js';
 import { ReferenceDevice, type ReferenceDeviceOptions } from '../../firmware-specs/ota/reference-device.js';
 import { waitFor } from '../../test/helpers/wait.js';
+import { connectAsync } from 'mqtt';
 import { EdgeBroker } from '../broker/broker.js';
+import { CapturedLog } from '../broker/captured-log.js';
 import type { DeviceConfig } from '../config.js';
 import { silentLogger } from '../log.js';
 import { openStateDb } from '../outbox/sqlite.js';
@@ -29,7 +31,7 @@ interface Setup {
   device: (id: string, opts?: Partial<ReferenceDeviceOptions>) => Promise<ReferenceDevice>;
 }
 
-async function setup(t: Test, o: { deviceIds: string[]; trusted?: SigningKey[]; maxConcurrent?: number; clock?: Clock; utcOffsetMinutes?: number }): Promise<Setup> {
+async function setup(t: Test, o: { deviceIds: string[]; trusted?: SigningKey[]; maxConcurrent?: number; clock?: Clock; utcOffsetMinutes?: number; deviceTimeoutMs?: number; log?: CapturedLog; profile?: string }): Promise<Setup> {
   const dir = mkdtempSync(join(tmpdir(), 'gs-fw-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const cloud = new FirmwareCloudStandIn();
@@ -38,7 +40,7 @@ async function setup(t: Test, o: { deviceIds: string[]; trusted?: SigningKey[]; 
   const broker = new EdgeBroker({ host: '127.0.0.1', port: 0, maxPayload: 256 * 1024, logger: silentLogger() });
   await broker.start();
   t.teardown(() => broker.stop());
-  const devices: DeviceConfig[] = o.deviceIds.map((id) => ({ id, name: id, profile: PROFILE, connection: { protocol: 'mqtt', username: id, password: `pw-${id}` }, pollIntervalMs: 10_000 }));
+  const devices: DeviceConfig[] = o.deviceIds.map((id) => ({ id, name: id, profile: o.profile ?? PROFILE, connection: { protocol: 'mqtt', username: id, password: `pw-${id}` }, pollIntervalMs: 10_000 }));
   // What the agent's MQTT driver sessions do: each configured device is an account on the broker.
   for (const d of o.deviceIds) broker.attach({ deviceId: d, username: d, secret: { password: `pw-${d}` }, root: `devices/${d}/` }, { message: () => undefined, connected: () => undefined, offline: () => undefined });
   const db = openStateDb(join(dir, 'edge.db'));
@@ -46,9 +48,9 @@ async function setup(t: Test, o: { deviceIds: string[]; trusted?: SigningKey[]; 
   const firmware = () => {
     const fw = new EdgeFirmware({
       dataDir: dir, db, cloud: { url: cloud.url, token: cloud.token },
-      settings: { trustedKeys: (o.trusted ?? [vendorKey]).map((k) => ({ file: 'test', pem: k.publicPem, keyId: k.keyId })), maxConcurrent: o.maxConcurrent ?? 4, chunkSize: 1024, deviceTimeoutMs: 60_000 },
+      settings: { trustedKeys: (o.trusted ?? [vendorKey]).map((k) => ({ file: 'test', pem: k.publicPem, keyId: k.keyId })), maxConcurrent: o.maxConcurrent ?? 4, chunkSize: 1024, deviceTimeoutMs: o.deviceTimeoutMs ?? 60_000 },
       devices: () => devices, broker: async () => broker,
-      clock: o.clock ?? systemClock, scheduler: systemScheduler, random: () => 0.5, logger: silentLogger(),
+      clock: o.clock ?? systemClock, scheduler: systemScheduler, random: () => 0.5, logger: o.log ? o.log.logger() : silentLogger(),
       waitS: 1, minIntervalMs: 100,
       ...(o.utcOffsetMinutes !== undefined ? { utcOffsetMinutes: o.utcOffsetMinutes } : {}),
     });
@@ -208,4 +210,46 @@ t.test('a job the cloud withdraws mid-download stops and its offer is withdrawn'
   await waitFor('job forgotten by the edge', () => (fw.jobs().length === 0 ? true : undefined));
   await waitFor('device dropped the partial image', () => (dev.held === 0 ? true : undefined));
   t.notOk(dev.sent.some((x) => x.state === 'succeeded'), 'the device did not finish');
+});
+
+t.test('bad input: malformed and out-of-range device messages get ota/error; a silent device times out; wrong model and a missing artifact fail with reasons', async (t) => {
+  const log = new CapturedLog();
+  const s = await setup(t, { deviceIds: ['sd-020', 'sd-021'], deviceTimeoutMs: 1500, log });
+  const url = `mqtt://127.0.0.1:${s.broker.address().port}`;
+  // A device that speaks garbage, logged in with its own credentials, listening for the edge's errors.
+  const raw = await connectAsync(url, { username: 'sd-020', password: 'pw-sd-020', clientId: 'raw-020', reconnectPeriod: 0 });
+  t.teardown(() => raw.endAsync(true));
+  const errors: Array<{ job_id: string; code: string; message: string }> = [];
+  raw.on('message', (topic, payload) => {
+    if (topic.endsWith('/ota/error')) errors.push(JSON.parse(payload.toString()) as (typeof errors)[number]);
+  });
+  let offered = false;
+  raw.on('message', (topic, payload) => void (topic.endsWith('/ota/offer') && payload.length > 0 && (offered = true)));
+  await raw.subscribeAsync(['devices/sd-020/ota/error', 'devices/sd-020/ota/offer'], { qos: 1 });
+  s.cloud.add({ jobId: 'job-g', target: { kind: 'device', deviceId: 'sd-020' }, bytes: imageBytes(3000, 9), version: '1.7.0', profiles: [PROFILE], key: vendorKey });
+  // The same image for another model: the edge refuses it for sd-021 without offering.
+  s.cloud.add({ jobId: 'job-model', target: { kind: 'device', deviceId: 'sd-021' }, bytes: imageBytes(3000, 9), version: '1.7.0', profiles: ['generic/access-controller'], key: vendorKey });
+  const missing = s.cloud.add({ jobId: 'job-404', target: { kind: 'device', deviceId: 'sd-021' }, bytes: imageBytes(10, 10), version: '1.7.1', profiles: [PROFILE], key: vendorKey });
+  missing.artifact.downloadPath = '/api/v1/edges/firmware/artifacts/gone/download';
+  s.firmware().start();
+  await waitFor('offer', () => (offered ? true : undefined));
+  await raw.publishAsync('devices/sd-020/ota/request', 'not json', { qos: 1 });
+  await raw.publishAsync('devices/sd-020/ota/request', JSON.stringify({ job_id: 'job-g', offset: 3000, length: 10 }), { qos: 1 });
+  await raw.publishAsync('devices/sd-020/ota/request', JSON.stringify({ job_id: 'job-g', offset: 0, length: 4096 }), { qos: 1 });
+  await raw.publishAsync('devices/sd-020/ota/request', JSON.stringify({ job_id: 'job-other', offset: 0, length: 10 }), { qos: 1 });
+  // A jump forward is taken (downloading → installing); a step back after it (→ verifying) is ignored.
+  await raw.publishAsync('devices/sd-020/ota/status', JSON.stringify({ job_id: 'job-g', state: 'installing' }), { qos: 1 });
+  await raw.publishAsync('devices/sd-020/ota/status', JSON.stringify({ job_id: 'job-g', state: 'verifying' }), { qos: 1 });
+  await waitFor('four errors', () => (errors.length >= 4 ? true : undefined));
+  t.same(errors.map((e) => e.code), Array(4).fill('GS_ERR_FIRMWARE_OTA_MESSAGE'));
+  t.match(errors.map((e) => e.message), [/malformed message/, /out of range/, /out of range/, /job-other is not on offer/]);
+  // Then it falls silent: the edge fails the job and withdraws the offer.
+  const g = await waitFor('job-g timed out', finished(s.cloud, 'job-g'));
+  t.match(g, { state: 'failed', reason: { code: 'GS_ERR_FIRMWARE_TIMEOUT' } });
+  t.same(states(s.cloud.stored('job-g')), ['downloading', 'installing', 'failed'], 'the backward move to verifying was not reported');
+  t.ok(log.withCode('GS_ERR_FIRMWARE_OTA_MESSAGE').length >= 5, 'each bad message logged with its code');
+  const model = await waitFor('job-model refused', finished(s.cloud, 'job-model'));
+  t.match(model, { state: 'failed', reason: { code: 'GS_ERR_FIRMWARE_UNSUPPORTED', message: /is a generic\/nb-smoke-detector/ } });
+  const gone = await waitFor('job-404 failed', finished(s.cloud, 'job-404'));
+  t.match(gone, { state: 'failed', reason: { code: 'GS_ERR_FIRMWARE_DOWNLOAD', message: /HTTP 404/ } });
 });

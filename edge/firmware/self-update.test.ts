@@ -16,11 +16,11 @@ import { waitFor } from '../../test/helpers/wait.js';
 import { silentLogger } from '../log.js';
 import { openStateDb } from '../outbox/sqlite.js';
 import { systemScheduler } from '../scheduler.js';
-import { currentRelease, releasesDir } from './release.js';
+import { currentRelease, releasesDir, switchCurrent } from './release.js';
 import { EdgeFirmware } from './runner.js';
 import { SelfUpdater } from './self-update.js';
 import type { SwitchRequest } from './supervised.js';
-import { EdgeSupervisor, readSwitchRecord } from './supervisor.js';
+import { EdgeSupervisor, readSwitchRecord, switchRecordFile, type SwitchRecord } from './supervisor.js';
 import { FirmwareCloudStandIn, newSigningKey } from './test-cloud.js';
 
 type Behaviour = 'healthy' | 'crash' | 'silent';
@@ -147,4 +147,35 @@ t.test('a release that never says healthy is rolled back at the deadline; a misl
   t.notOk(existsSync(join(releasesDir(s.dataDir), '1.4.0')), 'nothing unpacked under the claimed version');
   t.same(s.starts().filter((l) => !l.startsWith('1.0.0')), ['1.3.0 start'], 'the mislabelled release never ran');
   t.equal(s.supervisor.status().version, '1.0.0');
+});
+
+t.test('a switch cut short by a power loss is finished when the supervisor starts again', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'gs-selfupdate-'));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  const dataDir = join(root, 'data');
+  const log = join(root, 'starts.log');
+  writeFileSync(log, '');
+  const cloud = new FirmwareCloudStandIn();
+  await cloud.start();
+  t.teardown(() => cloud.stop());
+  const key = newSigningKey();
+  cloud.add({ jobId: 'job-x', target: { kind: 'edge' }, bytes: Buffer.from('x'), version: '1.1.0', profiles: [EDGE_AGENT_PROFILE], key }).state = 'installing';
+  writeRelease(join(releasesDir(dataDir), '1.0.0'), '1.0.0', 'healthy');
+  writeRelease(join(releasesDir(dataDir), '1.1.0'), '1.1.0', 'healthy');
+  // The box went down after `current` was swapped, before the new release said anything.
+  switchCurrent(dataDir, join(releasesDir(dataDir), '1.1.0'));
+  const rec: SwitchRecord = { jobId: 'job-x', from: { version: '1.0.0', dir: join(releasesDir(dataDir), '1.0.0') }, to: { version: '1.1.0', dir: join(releasesDir(dataDir), '1.1.0') }, phase: 'switching', reported: false };
+  writeFileSync(switchRecordFile(dataDir), JSON.stringify(rec));
+  const supervisor = new EdgeSupervisor({
+    dataDir, args: [], cloud: { url: cloud.url, token: cloud.token }, healthDeadlineMs: 30_000,
+    clock: systemClock, scheduler: systemScheduler, random: () => 0.5, logger: silentLogger(),
+    env: { STUB_LOG: log, STUB_SWITCH: join(root, 'none.json') }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  await supervisor.start();
+  t.teardown(() => supervisor.stop());
+  await waitFor('job-x reported', () => (cloud.state('job-x') === 'succeeded' ? true : undefined));
+  t.match(cloud.stored('job-x').at(-1), { state: 'succeeded', runningVersion: '1.1.0' });
+  await supervisor.idle();
+  t.match(readSwitchRecord(dataDir), { phase: 'succeeded', reported: true });
+  t.equal(supervisor.status().version, '1.1.0');
 });
