@@ -3,7 +3,7 @@
 // request after a dropped link or an edge restart. Nothing reaches a device (or the edge's own release
 // folder) unless its Ed25519 signature verifies against a trusted key AND its bytes match the SHA-256.
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GsError } from '../../contracts/errors.js';
@@ -52,6 +52,24 @@ export class ImageStore {
       this.inFlight.set(key, p);
     }
     return p;
+  }
+
+  /** Deletes images (whole or partial) no job in `keep` (SHA-256s) needs any more. */
+  prune(keep: ReadonlySet<string>): string[] {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch {
+      return [];
+    }
+    const gone: string[] = [];
+    for (const name of names) {
+      const m = /^([0-9a-f]{64})\.(bin|part)$/.exec(name);
+      if (!m || keep.has(m[1]!) || this.inFlight.has(m[1]!)) continue;
+      rmSync(join(this.dir, name), { force: true });
+      gone.push(name);
+    }
+    return gone;
   }
 
   private async fetchImage(a: FirmwareArtifactRef, signal: AbortSignal, onBytes?: (n: number) => void): Promise<string> {

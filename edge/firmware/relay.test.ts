@@ -3,7 +3,7 @@
 // real embedded MQTT broker, and reference devices (firmware-specs/ota/reference-device.ts) speaking the
 // OTA protocol over real MQTT connections.
 import t, { type Test } from 'tap';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock, systemClock, type Clock } from '../../contracts/clock.js';
@@ -17,6 +17,7 @@ import type { DeviceConfig } from '../config.js';
 import { silentLogger } from '../log.js';
 import { openStateDb } from '../outbox/sqlite.js';
 import { systemScheduler } from '../scheduler.js';
+import { imagesDir } from './images.js';
 import { EdgeFirmware } from './runner.js';
 import { FirmwareCloudStandIn, imageBytes, newSigningKey, type SigningKey } from './test-cloud.js';
 
@@ -97,6 +98,7 @@ t.test('a good update reaches succeeded; one device at a time with maxConcurrent
   t.equal(s.cloud.downloads.filter((d) => d.artifactId === 'fa_job-a').length, 1, 'the image is fetched from the cloud once');
   t.equal(s.cloud.reports.filter((r) => r.status !== 200).length, 0, 'no report refused');
   await waitFor('pending reports delivered', () => (fw.pendingReports() === 0 ? true : undefined));
+  await waitFor('the image deleted once no job needs it', () => (readdirSync(imagesDir(s.dir)).length === 0 ? true : undefined));
 
   // A device that subscribes now gets no offer: it was withdrawn (empty retained payload).
   const late = await s.device('sd-001', { version: '1.1.0' });

@@ -33,6 +33,8 @@ export interface OtaSessionOptions {
   onSilent: () => void;
 }
 
+const MAX_IN_FLIGHT = 8;
+
 export class OtaSession {
   private detach?: () => void;
   private file?: FileHandle;
@@ -102,6 +104,9 @@ export class OtaSession {
       const req = this.parse(OtaRequest, payload, topic) as OtaRequest | undefined;
       if (!req) return;
       this.armSilence();
+      // A device asking for many chunks at once would pile them up in the broker's queue for it: answer a
+      // few, and let the rest be asked again (the device re-requests what it did not get).
+      if (this.inFlight.size >= MAX_IN_FLIGHT) return;
       const p = this.serve(req).catch((err: unknown) => this.o.logger.warn({ err: String(err), jobId: this.o.job.jobId }, 'firmware chunk not sent'));
       this.inFlight.add(p);
       void p.finally(() => this.inFlight.delete(p));

@@ -132,6 +132,11 @@ export class EdgeFirmware {
       }
       if (!a) this.store.remove(rec.jobId);
     }
+    // Images no job listed or under way needs: a town box's flash card is not an archive.
+    const keep = new Set([...this.listed.values()].map((j) => j.artifact.manifest.sha256));
+    for (const rec of this.store.all()) if (this.active.has(rec.jobId)) keep.add(rec.job.artifact.manifest.sha256);
+    const pruned = this.images.prune(keep);
+    if (pruned.length > 0) this.log.info({ pruned }, 'firmware images no job needs were deleted');
     this.evaluate();
   }
 
