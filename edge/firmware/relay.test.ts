@@ -203,7 +203,7 @@ t.test('a paused job is not started, a job waits for notBefore and its window; u
 t.test('a job the cloud withdraws mid-download stops and its offer is withdrawn', async (t) => {
   const s = await setup(t, { deviceIds: ['sd-014'] });
   // A device that asks slowly: one chunk of 256 bytes per request, so the job is still running when withdrawn.
-  const dev = await s.device('sd-014', { requestLength: 256 });
+  const dev = await s.device('sd-014', { requestLength: 256, requestDelayMs: 2 });
   const job = s.cloud.add({ jobId: 'job-w', target: { kind: 'device', deviceId: 'sd-014' }, bytes: imageBytes(200_000, 8), version: '1.5.0', profiles: [PROFILE], key: vendorKey });
   const fw = s.firmware();
   fw.start();

@@ -40,7 +40,7 @@ t.test('edge restart mid-download: the cloud download resumes with Range, then t
     const db = openStateDb(dbFile);
     const fw = new EdgeFirmware({
       dataDir: dir, db, cloud: { url: cloud.url, token: cloud.token },
-      settings: { trustedKeys: [{ file: 'k', pem: key.publicPem, keyId: key.keyId }], maxConcurrent: 2, chunkSize: 1024, deviceTimeoutMs: 60_000 },
+      settings: { trustedKeys: [{ file: 'k', pem: key.publicPem, keyId: key.keyId }], maxConcurrent: 2, chunkSize: 4096, deviceTimeoutMs: 60_000 },
       devices: () => devices, broker: async () => broker,
       clock: systemClock, scheduler: systemScheduler, random: () => 0.5, logger: silentLogger(), waitS: 1, minIntervalMs: 100,
     });
@@ -56,7 +56,7 @@ t.test('edge restart mid-download: the cloud download resumes with Range, then t
   const bytes = imageBytes(100_000, 21);
   const part = join(imagesDir(dir), `${sha256Hex(bytes)}.part`);
   cloud.holdAfter.set('fa_job-r', 40_000); // the first download sends 40 kB, then the link hangs
-  const dev = new ReferenceDevice({ url: `mqtt://127.0.0.1:${broker.address().port}`, deviceId: 'sd-020', username: 'sd-020', password: 'pw', profile: PROFILE, version: '1.0.0', trustedKeysPem: [key.publicPem], requestLength: 512, requestDelayMs: 3 });
+  const dev = new ReferenceDevice({ url: `mqtt://127.0.0.1:${broker.address().port}`, deviceId: 'sd-020', username: 'sd-020', password: 'pw', profile: PROFILE, version: '1.0.0', trustedKeysPem: [key.publicPem], requestLength: 4096, requestDelayMs: 40 }); // slow enough to be stopped mid-download
   await dev.start();
   t.teardown(() => dev.stop());
   cloud.add({ jobId: 'job-r', target: { kind: 'device', deviceId: 'sd-020' }, bytes, version: '1.6.0', profiles: [PROFILE], key });

@@ -136,16 +136,17 @@ t.test('a release that crashes before it is healthy is rolled back; the job fail
 });
 
 t.test('a release that never says healthy is rolled back at the deadline; a mislabelled tarball is refused before any switch', async (t) => {
-  const s = await setup(t, { healthDeadlineMs: 1500 });
+  const s = await setup(t, { healthDeadlineMs: 3000 });
   const silent = s.release('1.3.0', 'silent');
   const liar = s.release('1.4.0', 'healthy', '6.6.6'); // signed as 1.4.0, but its package.json says 6.6.6
   s.agentFirmware(false);
   const a = await s.done(silent);
-  t.match(a, { state: 'failed', reason: { code: 'GS_ERR_FIRMWARE_UNHEALTHY', message: /did not report healthy within 2 s/ }, runningVersion: '1.0.0' });
+  t.match(a, { state: 'failed', reason: { code: 'GS_ERR_FIRMWARE_UNHEALTHY', message: /did not report healthy within 3 s/ }, runningVersion: '1.0.0' });
   const b = await s.done(liar);
   t.match(b, { state: 'failed', reason: { code: 'GS_ERR_FIRMWARE_UNSUPPORTED', message: /version 6\.6\.6/ }, runningVersion: '1.0.0' });
   t.notOk(existsSync(join(releasesDir(s.dataDir), '1.4.0')), 'nothing unpacked under the claimed version');
-  t.same(s.starts().filter((l) => !l.startsWith('1.0.0')), ['1.3.0 start'], 'the mislabelled release never ran');
+  // (Whether 1.3.0 got as far as writing its start line before the deadline depends on the machine's load.)
+  t.notOk(s.starts().includes('1.4.0 start'), 'the mislabelled release never ran');
   t.equal(s.supervisor.status().version, '1.0.0');
 });
 
