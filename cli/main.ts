@@ -8,6 +8,7 @@ import { addDevicesCommands } from './commands/devices.js';
 import { addEdgeEnrollCommand, addEdgesCommands } from './commands/edges.js';
 import { addFleetCommands } from './commands/fleet.js';
 import { addFirmwareCommands } from './commands/firmware.js';
+import { addEdgeSuperviseCommand } from './commands/edge-supervise.js';
 
 const program = new Command();
 program
@@ -52,6 +53,7 @@ const edgeCommand = program
     await runEdge(o.config!, { watch: o.watch });
   });
 addEdgeEnrollCommand(edgeCommand);
+addEdgeSuperviseCommand(edgeCommand);
 
 const profiles = program.command('profiles').description('device profiles (one YAML per model)');
 profiles

@@ -89,6 +89,13 @@ export const ERRORS = {
   GS_ERR_FIRMWARE_CAMPAIGN_NOT_FOUND: { status: 404, message: 'firmware campaign not found' },
   GS_ERR_FIRMWARE_CAMPAIGN_STATE: { status: 409, message: 'the campaign cannot take that step in its current state' },
   GS_ERR_FIRMWARE_NO_TARGETS: { status: 400, message: 'the campaign selects no target' },
+  // edge side: OTA relay to devices, edge self-update
+  GS_ERR_FIRMWARE_UNSUPPORTED: { status: 400, message: 'the target cannot take this firmware image here' },
+  GS_ERR_FIRMWARE_DOWNLOAD: { status: 502, message: 'firmware image cannot be downloaded' },
+  GS_ERR_FIRMWARE_TIMEOUT: { status: 504, message: 'the device stopped answering during the firmware update' },
+  GS_ERR_FIRMWARE_INSTALL: { status: 502, message: 'the device could not install the firmware image' },
+  GS_ERR_FIRMWARE_UNHEALTHY: { status: 503, message: 'the updated edge agent did not report healthy in time; rolled back' },
+  GS_ERR_FIRMWARE_OTA_MESSAGE: { status: 400, message: 'OTA message is malformed or out of range' },
 
 
 

@@ -12,6 +12,7 @@ import { RuleEngine } from '../rules/engine.js';
 import type { RuleAlarm, RuleDevice } from '../rules/types.js';
 import type { AlarmEnvelope } from '../contracts/alarm.js';
 import { envelopeProblems, toEnvelope } from './alarm-envelope.js';
+import { createEdgeFirmware } from './firmware/wire.js';
 import { healthEnvelope } from './health/envelope.js';
 import { HealthTracker, offlineTypeFor, type DeviceHealth, type HealthAlarm, type HealthState } from './health/tracker.js';
 import type { DeviceConfig, EdgeConfig } from './config.js';
@@ -80,6 +81,8 @@ interface Running {
   /** When the rules are next due without a reading (stale data, a quiet period, an escalation). */
   ruleTimer?: { at: number; handle: TimerHandle };
   heartbeat: HeartbeatSender;
+  /** Firmware campaigns (edge/firmware/), when edge.yaml has a `firmware:` section. */
+  firmware?: ReturnType<typeof createEdgeFirmware>;
   startedAt: number;
   /** The latest battery_percent per device, for the heartbeat. */
   battery: Map<string, number>;
@@ -134,6 +137,7 @@ export class EdgeAgent {
     if (r.ruleTimer) this.scheduler.clearTimeout(r.ruleTimer.handle);
     r.ruleTimer = undefined;
     await r.actions.stop();
+    await r.firmware?.stop();
     await this.stopUnits([...r.units.values()]);
     await r.heartbeat.stop();
     await r.uplink.stop();
@@ -224,6 +228,8 @@ export class EdgeAgent {
       await run.actions.start();
       uplink.start();
       run.heartbeat.start();
+      run.firmware = createEdgeFirmware({ config: () => this.config, db, drivers, ...deps, logger, ...(this.opts.fetch ? { fetch: this.opts.fetch } : {}) });
+      run.firmware?.start();
       for (const u of run.units.values()) u.poller.start();
       // Start the rules' clocks (a point that never reports is watched from now) and arm the timer.
       this.tickRules(run, [...run.units.values()]);
@@ -245,7 +251,7 @@ export class EdgeAgent {
     await this.starting;
     const r = this.run;
     if (!r) throw new GsError('GS_ERR_CONFIG_INVALID', 'the edge agent is not running');
-    const fixed = (['edge', 'cloud', 'telemetry', 'mqtt', 'localApi'] as const).filter((k) => JSON.stringify(this.config[k]) !== JSON.stringify(next[k]));
+    const fixed = (['edge', 'cloud', 'telemetry', 'mqtt', 'localApi', 'firmware'] as const).filter((k) => JSON.stringify(this.config[k]) !== JSON.stringify(next[k]));
     if (fixed.length > 0) {
       throw new GsError('GS_ERR_CONFIG_INVALID', `${fixed.join(', ')} changed: that needs a restart of the edge`, fixed.map((k) => ({ path: `/${k}`, message: 'changes only with a restart' })));
     }

@@ -19,6 +19,7 @@ import { EdgeConfigFile } from './config-schema.js';
 import { actionTargetProblems } from './actions/check.js';
 import type { ConnectionConfig } from './drivers/driver.js';
 import type { DriverRegistry } from './drivers/registry.js';
+import { checkFirmwareSection } from './firmware/config.js';
 
 
 const DEFAULT_POLL = '10s';
@@ -94,6 +95,7 @@ export class ConfigChecker {
     const ruleFiles = this.loadRules(doc.rules);
     const devices = this.checkDevices(doc.devices, ruleFiles);
     this.details.push(...actionTargetProblems(devices, (id) => (this.profiles.has(id) ? this.profiles.get(id) : undefined), ruleFiles.map((f) => this.ruleSets.get(f)).filter((s): s is RuleSet => s !== undefined), this.file));
+    const firmware = checkFirmwareSection(doc.firmware, this.baseDir, (d) => this.add(d.path, d.message));
     if (!schemaOk || this.details.length > 0 || !cloud) return undefined;
     const edge = doc.edge as { id: string; dataDir: string };
     return {
@@ -106,6 +108,7 @@ export class ConfigChecker {
       ruleFiles,
       devices,
       ...(isObj(doc.localApi) ? { localApi: doc.localApi as unknown as NonNullable<EdgeConfig['localApi']> } : {}),
+      ...(firmware ? { firmware } : {}),
     };
   }
 

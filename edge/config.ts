@@ -10,6 +10,7 @@ import { defaultDrivers } from './drivers/index.js';
 import type { DriverRegistry } from './drivers/registry.js';
 import { parseYamlWithLines, withLine, YamlSyntaxError, type ParsedYaml } from '../contracts/yaml.js';
 import { resolveMqttSection, type MqttSection, type MqttSettings } from './broker/config.js';
+import type { FirmwareSettings } from './firmware/config.js';
 
 export interface DeviceConfig {
   id: string;
@@ -46,6 +47,8 @@ export interface EdgeConfig {
   telemetry: TelemetryConfig;
   /** The embedded MQTT broker (defaults filled in). */
   mqtt: MqttSettings;
+  /** Firmware campaigns (edge/firmware/); absent when edge.yaml has no `firmware:` section. */
+  firmware?: FirmwareSettings;
   /** Profile folders, absolute: the bundled library first, then the config's own. */
   profileDirs: string[];
   /** Rule files to load, absolute: the config's `rules`, then the default rules of the profiles in use. */

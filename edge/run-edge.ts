@@ -6,6 +6,8 @@ import { loadEdgeConfig } from './config.js';
 import { ConfigWatcher } from './config-watch.js';
 import { effectiveConfig, readCachedDesired, RemoteConfigClient } from './remote-config.js';
 import { systemScheduler } from './scheduler.js';
+import { EDGE_VERSION } from './heartbeat.js';
+import { notifyHealthy } from './firmware/supervised.js';
 
 /**
  * `gridsense edge --config edge.yaml`: runs the agent until SIGINT or SIGTERM, then stops it cleanly
@@ -27,6 +29,8 @@ export async function runEdge(configPath: string, opts: EdgeAgentOptions & { wat
   const agent = new EdgeAgent(initial, { ...opts, logger });
   if (initial !== local) agent.configVersion = cached!.version;
   await agent.start();
+  // Under the supervisor (gridsense edge supervise), a release that got this far is healthy: no rollback.
+  notifyHealthy(EDGE_VERSION);
   const scheduler = opts.scheduler ?? systemScheduler;
   const remote = local.cloud.remoteConfig
     ? new RemoteConfigClient({ agent, localFile: configPath, scheduler, random: opts.random ?? Math.random, logger: logger.child({ component: 'remote-config' }), ...(opts.fetch ? { fetch: opts.fetch } : {}) })

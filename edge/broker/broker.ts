@@ -156,6 +156,8 @@ export class EdgeBroker {
   private accept(aedes: Aedes, socket: Socket): void {
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
+    // Request/answer exchanges (OTA chunks, acks) would otherwise wait ~40 ms each on Nagle + delayed ACK.
+    socket.setNoDelay(true);
     const client = aedes.handle(socket);
     const guard = new FrameGuard(this.opts.maxPayload + PACKET_OVERHEAD, (announced) => {
       const account = this.info.get(client)?.account;
