@@ -66,7 +66,8 @@ export class GridDirectory {
     return {
       gridId: g?.id ?? null,
       townId: all.find((x) => x.level === 'town')?.id ?? null,
-      grid: g ? { id: g.id, version: g.version, name: g.name, nameZh: g.nameZh, path: pathOf(g.id, this.nodes) } : null,
+      // The version in force (not the grid's own revision): which map placed it; GET /grids/{id}?version= shows it.
+      grid: g ? { id: g.id, version: this.loadedVersion, name: g.name, nameZh: g.nameZh, path: pathOf(g.id, this.nodes) } : null,
     };
   }
 
