@@ -1,5 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Kysely } from 'kysely';
 import Type from 'typebox';
+import type { Database } from '../db/schema.js';
 import { GsError } from '../../contracts/errors.js';
 import { GRID_IMPORT_BODY_LIMIT } from '../config.js';
 import { errorResponses } from '../http/schemas.js';
@@ -11,9 +13,9 @@ import { getGrid, listGrids, listVersions, resolveVersion } from './service.js';
 
 const tags = ['grids'];
 
-/** `version` or `asOf` of a query → the grid version to read. */
-function versionOf(app: Parameters<FastifyPluginAsyncTypebox>[0], q: { version?: number | undefined; asOf?: string | undefined }): Promise<number> {
-  return resolveVersion(app.db, { version: q.version, asOf: parseTimeParam(q.asOf, 'asOf') });
+/** `version` or `asOf` of a query → the grid version to read (GS_ERR_GRID_VERSION_NOT_FOUND when there is none). */
+function versionOf(db: Kysely<Database>, q: { version?: number | undefined; asOf?: string | undefined }): Promise<number> {
+  return resolveVersion(db, { version: q.version, asOf: parseTimeParam(q.asOf, 'asOf') });
 }
 
 export const gridRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -53,7 +55,7 @@ export const gridRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req): Promise<GridListT> => {
-      const version = await versionOf(app, req.query);
+      const version = await versionOf(app.db, req.query);
       return { version, items: await listGrids(app.db, version, req.query) };
     },
   );
@@ -86,7 +88,7 @@ export const gridRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (req): Promise<GridListT> => {
       const { lon, lat } = req.query;
       if (req.query.version === undefined && req.query.asOf === undefined) return { version: app.grids.version, items: app.grids.containing(lon, lat).map((g) => g.summary) };
-      const version = await versionOf(app, req.query);
+      const version = await versionOf(app.db, req.query);
       return { version, items: (await app.grids.containingAt(version, lon, lat)).map((g) => g.summary) };
     },
   );
@@ -105,7 +107,7 @@ export const gridRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req) => {
-      const version = await versionOf(app, req.query);
+      const version = await versionOf(app.db, req.query);
       const grid = await getGrid(app.db, req.params.id, version);
       if (!grid) throw new GsError('GS_ERR_GRID_NOT_FOUND', `grid "${req.params.id}" not found${req.query.version !== undefined || req.query.asOf !== undefined ? ` in grid version ${version}` : ''}`);
       return grid;
