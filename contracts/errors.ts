@@ -100,6 +100,13 @@ export const ERRORS = {
 
 
   // grids: hierarchy, versions, workers and departments (appended)
+  GS_ERR_GRID_VERSION_NOT_FOUND: { status: 404, message: 'no grid version at that time or number' },
+  GS_ERR_WORKER_NOT_FOUND: { status: 404, message: 'grid worker not found' },
+  GS_ERR_WORKER_EXISTS: { status: 409, message: 'grid worker already exists' },
+  GS_ERR_DEPARTMENT_NOT_FOUND: { status: 404, message: 'department not found' },
+  GS_ERR_DEPARTMENT_EXISTS: { status: 409, message: 'department already exists' },
+  GS_ERR_ASSIGNEE_UNKNOWN: { status: 400, message: 'the assignee is not a known, serving grid worker or department' },
+  GS_ERR_ASSIGNEE_SCOPE: { status: 400, message: "the assignee does not serve this event's town or category" },
 
 
 

@@ -15,9 +15,11 @@ import type { AlarmEnvelope as Envelope } from '../../contracts/alarm.js';
 import type { AlarmsTable, Database } from '../db/schema.js';
 import { applyDecision } from '../events/apply.js';
 import type { BusMessageType } from '../events/bus.js';
-import { correlate, dedupKeyOf } from '../events/correlate.js';
-import type { EventPolicy } from '../events/policy.js';
+import { correlate } from '../events/correlate.js';
+import { lookupForRaise } from '../events/correlate-lookup.js';
+import { categoryFor, type EventPolicy } from '../events/policy.js';
 import { loadOpenEvent } from '../events/repo.js';
+import type { Placement } from '../grids/snapshot.js';
 
 export interface ApplyContext {
   edgeId: string;
@@ -33,10 +35,7 @@ export interface ApplyContext {
 
 export type AlarmRow = Selectable<AlarmsTable>;
 
-export interface Placement {
-  gridId: string | null;
-  townId: string | null;
-}
+export type { Placement };
 const NOWHERE: Placement = { gridId: null, townId: null };
 
 /**
@@ -61,8 +60,10 @@ function valueJson(t: Envelope): string | null {
 
 async function applyRaise(trx: Kysely<Database>, ctx: ApplyContext, t: Envelope): Promise<AlarmRow> {
   const place = t.location ? ctx.locate(t.location.lon, t.location.lat) : NOWHERE;
-  const open = await loadOpenEvent(trx, { dedupKey: dedupKeyOf(t.deviceId, t.type) }, { forUpdate: true });
-  const decision = correlate(t, open, { gridId: place.gridId, townId: place.townId, now: ctx.now, policy: ctx.policy, edgeId: ctx.edgeId, profileKind: ctx.profileKind(t.profile) });
+  const profileKind = ctx.profileKind(t.profile);
+  // Its own open event (dedup), else one its category and grid may join (correlation).
+  const { open, joinCandidate } = await lookupForRaise(trx, t, { gridId: place.gridId, category: categoryFor(ctx.policy, t.type, profileKind), policy: ctx.policy });
+  const decision = correlate(t, open, { gridId: place.gridId, townId: place.townId, grid: place.grid ?? null, joinCandidate, now: ctx.now, policy: ctx.policy, edgeId: ctx.edgeId, profileKind });
   const applied = await applyDecision(trx, decision, ctx);
   const row: AlarmRow = {
     id: ctx.newId(),

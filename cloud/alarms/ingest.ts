@@ -12,6 +12,7 @@ import type { Database } from '../db/schema.js';
 import type { BusMessageType } from '../events/bus.js';
 import type { EventPolicy } from '../events/policy.js';
 import { appendToFeed } from '../events/feed.js';
+import { lockJoinsOf } from '../events/correlate-lookup.js';
 import { applyAlarmTransitions, planTransitions, type AlarmRow, type Placement } from './apply.js';
 import { linkEvidence } from '../evidence/repo.js';
 
@@ -130,6 +131,8 @@ async function ingestInTransaction(
   // there). Each alarm is read and applied under its lock, taken after this batch's transitions
   // are stored, so whichever batch goes second sees the first's alarm row or held transitions.
   await lockKeys(trx, LOCK_SPACE.alarm, ids.map((id) => `${edgeId} ${id}`));
+  // Then every "category in grid" its raises may join, sorted, before any is applied.
+  await lockJoinsOf(trx, [...byAlarm.values()].flat(), deps);
   const rows = new Map<string, AlarmRow>();
   for (let i = 0; i < ids.length; i += INSERT_CHUNK) {
     const found = await trx.selectFrom('alarms').selectAll().where('edge_id', '=', edgeId).where('alarm_id', 'in', ids.slice(i, i + INSERT_CHUNK)).execute();

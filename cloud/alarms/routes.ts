@@ -32,10 +32,7 @@ export const alarmRoutes: FastifyPluginAsyncTypebox = async (app) => {
           clock: app.clock,
           newId: app.newId,
           policy: app.policy,
-          locate: (lon, lat) => {
-            const all = app.grids.containing(lon, lat);
-            return { gridId: all[0]?.id ?? null, townId: all.find((g) => g.level === 'town')?.id ?? null };
-          },
+          locate: (lon, lat) => app.grids.place(lon, lat),
           profileKind: app.profileKind,
         },
         req.edgeId!,

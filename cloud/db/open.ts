@@ -17,6 +17,8 @@ export interface OpenDatabase {
   db: Kysely<Database>;
   /** Where it is, for logs (no credentials). */
   describe: string;
+  /** PostgreSQL: the pool's most connections; undefined on SQLite (one connection). */
+  poolSize?: number;
   /**
    * PostgreSQL only: hear NOTIFY on `channel` on a connection of its own (other instances' writes,
    * at once). Reconnects by itself after a loss; `onError` hears of the loss, `onNotify` is also
@@ -28,6 +30,27 @@ export interface OpenDatabase {
 export interface OpenOptions {
   /** An idle pooled PostgreSQL connection failed (server restart, network): the next query reconnects. */
   onError?: (err: unknown) => void;
+  /**
+   * PostgreSQL: most connections the pool opens; default env GRIDSENSE_DB_POOL, else 10 (pg's own
+   * default). Every cloud instance holds up to this many, so instances × pool must stay under the
+   * server's max_connections (100 by default) with room for LISTEN connections and admin tools.
+   */
+  poolSize?: number;
+}
+
+export const DEFAULT_POOL_SIZE = 10;
+/** More would only queue inside PostgreSQL: it runs about one query per core at a time anyway. */
+export const MAX_POOL_SIZE = 1000;
+
+/** The pool size: given, else GRIDSENSE_DB_POOL, else the default; a whole number from 1 to MAX_POOL_SIZE. */
+export function poolSizeOf(given: number | undefined, env: NodeJS.ProcessEnv = process.env): number {
+  const raw = given ?? (env.GRIDSENSE_DB_POOL?.trim() ? Number(env.GRIDSENSE_DB_POOL) : DEFAULT_POOL_SIZE);
+  if (!Number.isInteger(raw) || raw < 1 || raw > MAX_POOL_SIZE) {
+    throw new GsError('GS_ERR_CONFIG_INVALID', `the PostgreSQL pool size must be a whole number from 1 to ${MAX_POOL_SIZE}`, [
+      { path: given !== undefined ? 'poolSize' : 'GRIDSENSE_DB_POOL', message: `got ${String(given ?? env.GRIDSENSE_DB_POOL)}` },
+    ]);
+  }
+  return raw;
 }
 
 const POSTGRES_URL = /^postgres(ql)?:\/\//i;
@@ -84,7 +107,8 @@ function openPostgres(url: string, opts: OpenOptions): OpenDatabase {
   } catch {
     throw new GsError('GS_ERR_CONFIG_INVALID', 'the PostgreSQL URL is not valid', [{ path: 'db', message: 'expected postgres://user[:password]@host[:port]/database' }]);
   }
-  const config: pg.PoolConfig = { connectionString: url, types: postgresTypes(), application_name: 'gridsense' };
+  const max = poolSizeOf(opts.poolSize);
+  const config: pg.PoolConfig = { connectionString: url, types: postgresTypes(), application_name: 'gridsense', max };
   const pool = new pg.Pool(config);
   // Without a listener an idle connection's error (a server restart) would crash the process.
   pool.on('error', (err) => opts.onError?.(err));
@@ -92,6 +116,7 @@ function openPostgres(url: string, opts: OpenOptions): OpenDatabase {
     kind: 'postgres',
     db: new Kysely<Database>({ dialect: new CurrentSchemaPostgresDialect({ pool }) }),
     describe,
+    poolSize: max,
     listen: (channel, onNotify, onError) => listenPostgres(config, channel, onNotify, onError),
   };
 }

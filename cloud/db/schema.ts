@@ -67,6 +67,71 @@ export interface GridsTable {
   area_km2: number;
   created_at: number;
   updated_at: number;
+  /** The grid version (grid_versions) its current revision started at (0009). */
+  version: Generated<number>;
+}
+
+/** One import that changed grids (0009): the county's grid versions, numbered 1, 2, … */
+export interface GridVersionsTable {
+  version: number;
+  created_at: number;
+  actor: string;
+  imported: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  devices_moved: number;
+}
+
+/** Every state a grid has had: valid from `version_from` until `version_to` (excluded; NULL = current). */
+export interface GridRevisionsTable {
+  grid_id: string;
+  version_from: number;
+  version_to: number | null;
+  name: string;
+  name_zh: string | null;
+  level: string;
+  parent_id: string | null;
+  geometry: string;
+  min_lon: number;
+  min_lat: number;
+  max_lon: number;
+  max_lat: number;
+  area_km2: number;
+  created_at: number;
+}
+
+/** 网格员 (0009): the person who walks a grid. */
+export interface GridWorkersTable {
+  id: string;
+  name: string;
+  phone: string;
+  grid_id: string;
+  /** The grid's town-level ancestor: the scope a town key sees. */
+  town_id: string | null;
+  created_at: number;
+  updated_at: number;
+  retired_at: number | null;
+}
+
+/** 职能部门 (0009): serves the whole county (town_id NULL) or one town, for some event categories. */
+export interface DepartmentsTable {
+  id: string;
+  name: string;
+  name_zh: string | null;
+  phone: string | null;
+  scope: 'county' | 'town';
+  town_id: string | null;
+  /** JSON array of category codes. */
+  categories: string;
+  created_at: number;
+  updated_at: number;
+  retired_at: number | null;
+}
+
+export interface DepartmentCategoriesTable {
+  department_id: string;
+  category: string;
 }
 
 export interface EventsTable {
@@ -104,6 +169,15 @@ export interface EventsTable {
   closed_at: number | null;
   escalated_at: number | null;
   escalations: Generated<number>;
+  /** The grid as it was when the event opened (0009): its version, names and ancestor path (JSON). */
+  grid_version: number | null;
+  grid_name: string | null;
+  grid_name_zh: string | null;
+  grid_path: string | null;
+  /** Time (edge clock) of the alarm that opened the event: the per-category join window's anchor (0009). */
+  incident_at: number;
+  /** The assignee's name when the event was dispatched (0009). */
+  assignee_name: string | null;
 }
 
 export interface EventAlarmsTable {
@@ -284,6 +358,11 @@ export interface Database {
   alarm_transitions: AlarmTransitionsTable;
   alarms: AlarmsTable;
   grids: GridsTable;
+  grid_versions: GridVersionsTable;
+  grid_revisions: GridRevisionsTable;
+  grid_workers: GridWorkersTable;
+  departments: DepartmentsTable;
+  department_categories: DepartmentCategoriesTable;
   events: EventsTable;
   event_alarms: EventAlarmsTable;
   event_timeline: EventTimelineTable;

@@ -1,9 +1,18 @@
 // The correlator: one alarm transition + the event open for its incident (if any) → what to do to
 // the events. Pure — no I/O, time comes in as ctx.now — so it is tested exhaustively without a
 // database and could run over stored history. The caller loads the open event, asks, and applies.
+//
+// Two alarms are one incident when (1) device and alarm type are the same while the event is open
+// (dedup), or (2) the category has a join window and the alarm falls in the same grid within that
+// window of the event's first alarm (correlation: smoke + heat + gas in one building are one fire).
+// The window is measured on alarm time (the edges' clock), not arrival: alarms an edge replays after
+// an outage join or not as they would have live. It is anchored at the first alarm, so a long storm
+// does not chain into one endless event. A closed event never absorbs anything.
 import type { AlarmEnvelope as Envelope } from '../../contracts/alarm.js';
 import type { Location } from '../../contracts/geo.js';
-import { categoryFor, categoryLabel, deadlineFor, priorityFor, priorityLabel, type EventPolicy, type Priority } from './policy.js';
+import type { PathEntry } from '../grids/hierarchy.js';
+import type { GridSnapshot } from '../grids/snapshot.js';
+import { categoryFor, categoryLabel, deadlineFor, joinWindowMs, priorityFor, priorityLabel, type EventPolicy, type Priority } from './policy.js';
 import type { EventStatus } from './status.js';
 
 /** What the correlator needs to know about an open event. */
@@ -19,6 +28,14 @@ export interface EventSummary {
   clearedAt: number | null;
 }
 
+/** An event an alarm of another device might join: same category, same grid, open, near in time. */
+export interface JoinCandidate extends EventSummary {
+  gridId: string | null;
+  /** Alarm time of the event's first alarm: the window's anchor. */
+  incidentAt: number;
+  closed: boolean;
+}
+
 export interface NewEvent {
   dedupKey: string;
   edgeId: string;
@@ -26,6 +43,13 @@ export interface NewEvent {
   alarmType: string;
   gridId: string | null;
   townId: string | null;
+  /** The grid as it is now (version, names, path): the event keeps it whatever is re-drawn later. */
+  gridVersion: number | null;
+  gridName: string | null;
+  gridNameZh: string | null;
+  gridPath: PathEntry[] | null;
+  /** Alarm time of the opening alarm. */
+  incidentAt: number;
   category: string;
   priority: Priority;
   status: EventStatus;
@@ -38,7 +62,7 @@ export interface NewEvent {
   site: string | null;
 }
 
-export type TimelineKind = 'opened' | 'alarm_repeated' | 'alarm_updated' | 'alarm_cleared';
+export type TimelineKind = 'opened' | 'alarm_repeated' | 'alarm_joined' | 'alarm_updated' | 'alarm_cleared';
 
 export interface TimelineDraft {
   kind: TimelineKind;
@@ -68,6 +92,10 @@ export interface CorrelateContext {
   gridId: string | null;
   /** The town-level grid containing it: the governance platform's main filter and statistics key. */
   townId?: string | null;
+  /** The most specific grid's snapshot (version, names, path), kept by an event that opens. */
+  grid?: GridSnapshot | null;
+  /** For a raise with no open event of its own: the open event of its category and grid nearest in time, if any. */
+  joinCandidate?: JoinCandidate | null;
   now: number;
   policy: EventPolicy;
   /** The edge that reported the transition (the timeline's actor). */
@@ -85,7 +113,9 @@ export function dedupKeyOf(deviceId: string, alarmType: string): string {
 export function correlate(t: Envelope, open: EventSummary | null, ctx: CorrelateContext): Decision {
   switch (t.action) {
     case 'raise':
-      return open ? repeat(t, open, ctx) : openEvent(t, ctx);
+      if (open) return repeat(t, open, ctx);
+      if (ctx.joinCandidate && joins(t, ctx.joinCandidate, ctx)) return join(t, ctx.joinCandidate, ctx);
+      return openEvent(t, ctx);
     case 'update':
       return open ? escalate(t, open, ctx) : { kind: 'ignore', reason: 'the alarm has no open event' };
     case 'clear':
@@ -116,6 +146,11 @@ function openEvent(t: Envelope, ctx: CorrelateContext): Decision {
       alarmType: t.type,
       gridId: ctx.gridId,
       townId: ctx.townId ?? null,
+      gridVersion: ctx.grid?.version ?? null,
+      gridName: ctx.grid?.name ?? null,
+      gridNameZh: ctx.grid?.nameZh ?? null,
+      gridPath: ctx.grid?.path ?? null,
+      incidentAt: t.ts,
       category,
       priority,
       status: 'reported',
@@ -157,6 +192,36 @@ function repeat(t: Envelope, open: EventSummary, ctx: CorrelateContext): Decisio
       actor: ctx.edgeId,
       note: `occurrence ${occurrenceCount}${up ? `; priority raised to ${up.priority} (${priorityLabel(ctx.policy, up.priority!)})` : ''}${t.message ? `: ${t.message}` : ''}`,
       data: transitionData(t),
+    },
+  };
+}
+
+/**
+ * Whether a raise of another device joins `c`: the category has a join window, the alarm is in the
+ * same (known) grid and category, the event is not closed, and the alarm's time is within the window
+ * of the event's first alarm (either side: a late-delivered earlier alarm joins too).
+ */
+export function joins(t: Envelope, c: JoinCandidate, ctx: CorrelateContext): boolean {
+  const category = categoryFor(ctx.policy, t.type, ctx.profileKind);
+  const window = joinWindowMs(ctx.policy, category);
+  return window > 0 && ctx.gridId !== null && !c.closed && c.gridId === ctx.gridId && c.category === category && Math.abs(t.ts - c.incidentAt) <= window;
+}
+
+function join(t: Envelope, c: JoinCandidate, ctx: CorrelateContext): Decision {
+  const up = escalation(t, c, ctx);
+  const occurrenceCount = c.occurrenceCount + 1;
+  const minutes = joinWindowMs(ctx.policy, c.category) / 60_000;
+  return {
+    kind: 'update',
+    eventId: c.id,
+    linkAlarm: true,
+    // Another sensor of the same incident: it is active again if it had cleared.
+    patch: { updatedAt: ctx.now, occurrenceCount, activeAlarms: c.activeAlarms + 1, clearedAt: null, ...up },
+    timeline: {
+      kind: 'alarm_joined',
+      actor: ctx.edgeId,
+      note: `${t.type} of ${t.deviceId} joined: ${categoryLabel(ctx.policy, c.category)} in the same grid within ${minutes} min; occurrence ${occurrenceCount}${up ? `; priority raised to ${up.priority} (${priorityLabel(ctx.policy, up.priority!)})` : ''}${t.message ? `: ${t.message}` : ''}`,
+      data: { ...transitionData(t), deviceId: t.deviceId, alarmType: t.type, gridId: ctx.gridId },
     },
   };
 }

@@ -3,6 +3,7 @@
 // closes on clear files its event without a person.
 import t from 'tap';
 import { admin, envelope, getJson, postAlarms, raiseAndClear, SAMPLE_COUNTY, testCloud } from '../test-support.js';
+import { seedRoster } from '../grids/roster-fixture.js';
 
 type EventT = { id: string; deviceId: string; status: string; statusLabel: string; escalations: number; priority: number; timeline: Array<{ kind: string; actor: string; note: string | null }> };
 
@@ -42,6 +43,7 @@ t.test('not accepted within its priority\'s minutes → escalated (督办); acce
 
 t.test('closed and resolved events are never escalated', async (t) => {
   const { app, clock, token } = await testCloud(t, { grids: SAMPLE_COUNTY });
+  await seedRoster(app);
   await postAlarms(app, token, [envelope({ alarmId: 'alarm-done-0001', severity: 'critical' })]);
   const [e] = (await getJson<{ items: EventT[] }>(app, '/api/v1/events')).items;
   for (const body of [{ action: 'accept' }, { action: 'dispatch', assignee: { kind: 'worker', id: 'w' } }, { action: 'start' }, { action: 'resolve', note: 'done' }]) {

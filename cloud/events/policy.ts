@@ -17,6 +17,12 @@ export interface CategoryDef {
    * closes it; true closes it on its own (a sensor that came back needs no site visit).
    */
   closeOnClear?: boolean;
+  /**
+   * Alarms of this category in one grid within this many minutes of an open event's first alarm join
+   * that event, whatever the device (smoke + heat + gas in one building are one fire). 0 or absent: off,
+   * each device and alarm type is its own event.
+   */
+  joinWindowMinutes?: number;
 }
 
 export interface EventPolicy {
@@ -36,8 +42,14 @@ export interface EventPolicy {
 
 export const DEFAULT_POLICY: EventPolicy = {
   categories: {
+    // Join windows (joinWindowMinutes): on for fire, where several sensors of one building report one
+    // incident — a fire trips smoke, heat and gas detectors within minutes. Off elsewhere, where each
+    // alarm is its own case: each water gauge, underpass or pumping station needs its own crew (and a
+    // gauge's warning and alarm levels are tracked apart), two forced doors are two break-ins, each dead
+    // or failing device its own repair, each site hazard its own inspection. A county turns one on
+    // with its policy (config.categories.<code>.joinWindowMinutes).
     flood_control: { label: '防汛', deadlineHours: { 1: 2, 2: 4, 3: 24, 4: 72 } },
-    fire_safety: { label: '消防安全', deadlineHours: { 1: 1, 2: 2, 3: 12, 4: 48 } },
+    fire_safety: { label: '消防安全', deadlineHours: { 1: 1, 2: 2, 3: 12, 4: 48 }, joinWindowMinutes: 10 },
     public_security: { label: '社会治安', deadlineHours: { 1: 2, 2: 4, 3: 24, 4: 72 } },
     public_facilities: { label: '公共设施', deadlineHours: { 1: 4, 2: 8, 3: 48, 4: 120 } },
     work_safety: { label: '安全生产', deadlineHours: { 1: 2, 2: 4, 3: 24, 4: 72 } },
@@ -112,6 +124,12 @@ export function resolvePolicy(overrides: Partial<EventPolicy> = {}): EventPolicy
       if (typeof h !== 'number' || !(h > 0)) problems.push({ path: `/categories/${code}/deadlineHours/${pr}`, message: 'must be a positive number of hours' });
     }
   }
+  for (const [code, def] of Object.entries(p.categories)) {
+    const w = def.joinWindowMinutes;
+    if (w !== undefined && (typeof w !== 'number' || !Number.isFinite(w) || w < 0 || w > 24 * 60)) {
+      problems.push({ path: `/categories/${code}/joinWindowMinutes`, message: 'must be a number of minutes from 0 (off) to 1440' });
+    }
+  }
   for (const pr of PRIORITIES) {
     const m = p.acceptMinutes[pr];
     if (typeof m !== 'number' || !(m > 0)) problems.push({ path: `/acceptMinutes/${pr}`, message: 'must be a positive number of minutes' });
@@ -144,4 +162,9 @@ export function categoryLabel(policy: EventPolicy, category: string): string {
 
 export function priorityLabel(policy: EventPolicy, priority: number): string {
   return policy.priorityLabels[priority as Priority] ?? String(priority);
+}
+
+/** The category's join window in ms; 0 = alarms of other devices never join its events. */
+export function joinWindowMs(policy: EventPolicy, category: string): number {
+  return Math.round((policy.categories[category]?.joinWindowMinutes ?? 0) * 60_000);
 }

@@ -15,14 +15,11 @@ import type { EventDetailJson, EventJson, EventList, EventListQuery, TimelineEnt
 import { statusLabel, type EventStatus } from './status.js';
 import { allowedActions } from './lifecycle.js';
 
-type EventRow = Selectable<EventsTable> & { grid_name: string | null; grid_name_zh: string | null };
+type EventRow = Selectable<EventsTable>;
 
+/** The grid's name and path are the event's own (as they were when it opened), not the grid's current ones. */
 function selectEvents(db: Kysely<Database>) {
-  return db
-    .selectFrom('events')
-    .leftJoin('grids', 'grids.id', 'events.grid_id')
-    .selectAll('events')
-    .select(['grids.name as grid_name', 'grids.name_zh as grid_name_zh']);
+  return db.selectFrom('events').selectAll('events');
 }
 
 export function toEventJson(r: EventRow, policy: EventPolicy): EventJson {
@@ -42,6 +39,8 @@ export function toEventJson(r: EventRow, policy: EventPolicy): EventJson {
     townId: r.town_id,
     gridName: r.grid_name,
     gridNameZh: r.grid_name_zh,
+    gridVersion: r.grid_version,
+    gridPath: r.grid_path === null ? null : (JSON.parse(r.grid_path) as EventJson['gridPath']),
     location: r.lon === null || r.lat === null ? null : { lon: r.lon, lat: r.lat },
     site: r.site,
     occurrenceCount: r.occurrence_count,
@@ -51,7 +50,7 @@ export function toEventJson(r: EventRow, policy: EventPolicy): EventJson {
     deadlineAt: iso(r.deadline_at),
     clearedAt: isoOrNull(r.cleared_at),
     readyToVerify: r.cleared_at !== null && r.status !== 'closed',
-    assignee: r.assignee_kind && r.assignee_id ? { kind: r.assignee_kind, id: r.assignee_id } : null,
+    assignee: r.assignee_kind && r.assignee_id ? { kind: r.assignee_kind, id: r.assignee_id, name: r.assignee_name } : null,
     acceptedAt: isoOrNull(r.accepted_at),
     dispatchedAt: isoOrNull(r.dispatched_at),
     resolvedAt: isoOrNull(r.resolved_at),
@@ -81,7 +80,11 @@ export async function listEvents(db: Kysely<Database>, policy: EventPolicy, q: E
       ? query.where('events.deadline_at', '<', now).where('events.status', 'not in', DONE)
       : query.where((eb) => eb.or([eb('events.deadline_at', '>=', now), eb('events.status', 'in', DONE)]));
   }
-  if (q.deviceId) query = query.where('events.device_id', '=', q.deviceId);
+  // The device that opened the event, or one whose alarm joined it.
+  if (q.deviceId) {
+    const deviceId = q.deviceId;
+    query = query.where((eb) => eb.or([eb('events.device_id', '=', deviceId), eb('events.id', 'in', db.selectFrom('alarms').select('event_id').where('device_id', '=', deviceId).where('event_id', 'is not', null).$narrowType<{ event_id: string }>())]));
+  }
   if (q.priority) query = query.where('events.priority', '=', q.priority);
   if (from !== undefined) query = query.where('events.opened_at', '>=', from);
   if (to !== undefined) query = query.where('events.opened_at', '<', to);
@@ -110,7 +113,7 @@ export async function getEventDetail(db: Kysely<Database>, policy: EventPolicy, 
   const row = await selectEvents(db).where('events.id', '=', id).executeTakeFirst();
   if (!row) return null;
   const [alarms, timeline, evidence] = await Promise.all([alarmsOfEvent(db, id), timelineOf(db, id), evidenceOfEvent(db, id)]);
-  return { ...toEventJson(row, policy), alarms, timeline, evidence };
+  return { ...toEventJson(row, policy), devices: [...new Set([row.device_id, ...alarms.map((a) => a.deviceId)])], alarms, timeline, evidence };
 }
 
 async function timelineOf(db: Kysely<Database>, eventId: string): Promise<TimelineEntryJson[]> {

@@ -3,7 +3,11 @@ import { ADMIN, testCloud, postAlarms, getJson, envelope, SAMPLE_COUNTY, type Ev
 
 type EventListT = { items: EventJsonT[]; nextCursor: string | null };
 
-/** Twelve events a minute apart: devices d00…d11, alternating types, severities cycling. */
+/**
+ * Twelve events a minute apart: devices d00…d11, alternating types, severities cycling. The alarms'
+ * own times are 11 minutes apart (an edge delivering a backlog), beyond fire's 10-minute join window,
+ * so each smoke alarm is an event of its own rather than joining its neighbour's.
+ */
 async function seeded(t: Parameters<typeof testCloud>[0]) {
   const c = await testCloud(t, { grids: SAMPLE_COUNTY });
   const severities = ['critical', 'major', 'minor', 'warning'] as const;
@@ -11,7 +15,7 @@ async function seeded(t: Parameters<typeof testCloud>[0]) {
   for (let i = 0; i < 12; i++) {
     const type = i % 2 === 0 ? 'water_level_warning' : 'smoke_detected';
     const location = i < 6 ? { lon: 101.04, lat: 38.8 } : { lon: 101.2, lat: 38.8 };
-    const res = await postAlarms(c.app, c.token, [envelope({ alarmId: `alarm-seed-${i}`, deviceId: `d${String(i).padStart(2, '0')}`, type, severity: severities[i % 4], location, profile: undefined })]);
+    const res = await postAlarms(c.app, c.token, [envelope({ alarmId: `alarm-seed-${i}`, deviceId: `d${String(i).padStart(2, '0')}`, type, severity: severities[i % 4], location, profile: undefined, ts: start + i * 11 * 60_000 })]);
     if (res.statusCode !== 200) throw new Error(res.body);
     c.clock.advance(60_000);
   }

@@ -22,8 +22,14 @@ export const EventJson = Type.Object(
     alarmType: Type.String(),
     gridId: nullable(Type.String()),
     townId: nullable(Type.String()),
-    gridName: nullable(Type.String()),
+    gridName: nullable(Type.String({ description: 'as it was when the event opened' })),
     gridNameZh: nullable(Type.String()),
+    gridVersion: nullable(Type.Integer({ description: 'the grid version the event was placed in (GET /grids/{gridId}?version=)' })),
+    gridPath: nullable(
+      Type.Array(Type.Object({ id: Type.String(), level: Type.String(), name: Type.String(), nameZh: nullable(Type.String()) }, { additionalProperties: false }), {
+        description: 'county → town → village → grid, as it was when the event opened',
+      }),
+    ),
     location: nullable(LocationJson),
     site: nullable(Type.String()),
     occurrenceCount: Type.Integer(),
@@ -33,7 +39,12 @@ export const EventJson = Type.Object(
     deadlineAt: IsoTime,
     clearedAt: NullableIsoTime,
     readyToVerify: Type.Boolean({ description: 'every alarm of the event has cleared and it is not closed: a worker should check on site' }),
-    assignee: nullable(Type.Object({ kind: Type.Enum(['department', 'worker'] as const), id: Type.String() }, { additionalProperties: false })),
+    assignee: nullable(
+      Type.Object(
+        { kind: Type.Enum(['department', 'worker'] as const), id: Type.String(), name: nullable(Type.String({ description: 'the grid worker or department as named when dispatched' })) },
+        { additionalProperties: false, description: 'who holds the work since dispatch (分流交办)' },
+      ),
+    ),
     acceptedAt: NullableIsoTime,
     dispatchedAt: NullableIsoTime,
     resolvedAt: NullableIsoTime,
@@ -49,7 +60,7 @@ export type EventJson = Type.Static<typeof EventJson>;
 export const TimelineEntryJson = Type.Object(
   {
     at: IsoTime,
-    kind: Type.String({ description: 'opened | alarm_repeated | alarm_updated | alarm_cleared | auto_closed, or the lifecycle action taken (accept, dispatch, …)' }),
+    kind: Type.String({ description: 'opened | alarm_repeated | alarm_joined | alarm_updated | alarm_cleared | auto_closed, or the lifecycle action taken (accept, dispatch, …)' }),
     actor: Type.String({ description: "'system', the edge id, or who took the action" }),
     note: nullable(Type.String()),
     data: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
@@ -61,6 +72,7 @@ export type TimelineEntryJson = Type.Static<typeof TimelineEntryJson>;
 export const EventDetailJson = Type.Object(
   {
     ...EventJson.properties,
+    devices: Type.Array(Type.String(), { description: 'every device with an alarm in the event (more than one when alarms of its category and grid joined it)' }),
     alarms: Type.Array(AlarmJson),
     timeline: Type.Array(TimelineEntryJson),
     /** Pictures of its alarms (camera snapshots), oldest first. */
@@ -77,7 +89,7 @@ export const EventListQuery = Type.Object(
     gridId: Type.Optional(Type.String({ maxLength: 128 })),
     townId: Type.Optional(Type.String({ maxLength: 128 })),
     overdue: Type.Optional(Type.Boolean({ description: 'true: open and past the deadline; false: not overdue' })),
-    deviceId: Type.Optional(Type.String({ maxLength: 128 })),
+    deviceId: Type.Optional(Type.String({ maxLength: 128, description: 'the device that opened the event or one whose alarm joined it' })),
     priority: Type.Optional(Type.Integer({ minimum: 1, maximum: 4 })),
     from: Type.Optional(Type.String({ maxLength: 40, description: 'opened at or after: ms since the epoch or ISO 8601' })),
     to: Type.Optional(Type.String({ maxLength: 40, description: 'opened before: ms since the epoch or ISO 8601' })),

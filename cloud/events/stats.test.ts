@@ -1,6 +1,7 @@
 // Statistics over a small, hand-made history on a manual clock, so every figure is checked by hand.
 import t from 'tap';
 import { ADMIN, admin, envelope, getJson, postAlarms, SAMPLE_COUNTY, testCloud } from '../test-support.js';
+import { seedRoster } from '../grids/roster-fixture.js';
 
 type Row = { key: string | null; label: string | null; total: number; open: number; handled: number; handlingRate: number | null; overdue: number; overdueRate: number | null; meanMinutesToAccept: number | null; meanMinutesToResolve: number | null };
 const MIN = 60_000;
@@ -9,6 +10,7 @@ const DONGLE = { lon: 101.2, lat: 38.8 };
 
 t.test('per town, grid and category: counts, handling rate, overdue rate, mean minutes to accept and resolve', async (t) => {
   const { app, clock, token } = await testCloud(t, { grids: SAMPLE_COUNTY });
+  await seedRoster(app);
   const open = async (alarmId: string, deviceId: string, location: { lon: number; lat: number }, type = 'water_level_warning') => {
     await postAlarms(app, token, [envelope({ alarmId, deviceId, location, type, severity: 'critical' })]);
     return (await getJson<{ items: Array<{ id: string; deviceId: string }> }>(app, `/api/v1/events?deviceId=${deviceId}`)).items[0]!.id;

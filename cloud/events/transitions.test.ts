@@ -4,9 +4,10 @@
 import t, { type Test } from 'tap';
 import type { FastifyInstance } from 'fastify';
 import { admin, envelope, getJson, postAlarms, raiseAndClear, SAMPLE_COUNTY, testCloud, type EventJsonT } from '../test-support.js';
+import { seedRoster } from '../grids/roster-fixture.js';
 
 type EventT = Omit<EventJsonT, 'timeline'> & {
-  assignee: { kind: string; id: string } | null;
+  assignee: { kind: string; id: string; name: string | null } | null;
   allowedActions: string[];
   readyToVerify: boolean;
   acceptedAt: string | null;
@@ -21,6 +22,7 @@ async function step(app: FastifyInstance, id: string, body: Record<string, unkno
 
 async function openEvent(t: Test) {
   const c = await testCloud(t, { grids: SAMPLE_COUNTY });
+  await seedRoster(c.app);
   const res = await postAlarms(c.app, c.token, [envelope({ alarmId: 'alarm-loop-0001' })]);
   t.equal(res.statusCode, 200);
   const { items } = await getJson<{ items: EventT[] }>(c.app, '/api/v1/events');
@@ -48,7 +50,7 @@ t.test('the whole loop: accept → dispatch → start → resolve → verify →
     t.equal(e.statusLabel, label);
   }
   const done = await getJson<EventT>(app, `/api/v1/events/${id}`);
-  t.same(done.assignee, { kind: 'department', id: 'water-bureau' });
+  t.same(done.assignee, { kind: 'department', id: 'water-bureau', name: '县水务局' });
   t.same(done.allowedActions, [], 'nothing after closed');
   t.ok(done.acceptedAt && done.resolvedAt && done.closedAt, 'steps stamped');
   const steps = done.timeline.filter((e) => e.kind !== 'opened');
@@ -88,7 +90,7 @@ t.test('return sends the work back to the dispatcher, who sends it out again', a
   t.equal(back.json<EventT>().statusLabel, '退回');
   t.equal(back.json<EventT>().assignee, null);
   const again = await step(app, id, { action: 'dispatch', assignee: { kind: 'worker', id: 'wang' } });
-  t.same(again.json<EventT>().assignee, { kind: 'worker', id: 'wang' });
+  t.same(again.json<EventT>().assignee, { kind: 'worker', id: 'wang', name: '王明' });
 });
 
 t.test('two dispatchers at once: one step wins, the other is refused', async (t) => {

@@ -8,6 +8,7 @@ import type { Database } from '../db/schema.js';
 import { transition, type Assignee, type TransitionRequest, type TransitionResult } from './lifecycle.js';
 import type { EventStatus } from './status.js';
 import { appendToFeed } from './feed.js';
+import { resolveAssignee } from '../grids/assignee.js';
 import type { EventPolicy } from './policy.js';
 
 export interface TransitionDeps {
@@ -21,10 +22,13 @@ export interface TransitionDeps {
 export async function applyTransition(deps: TransitionDeps, eventId: string, req: TransitionRequest): Promise<TransitionResult> {
   const now = deps.clock.now();
   return deps.db.transaction().execute(async (trx) => {
-    const row = await trx.selectFrom('events').select(['status', 'assignee_kind', 'assignee_id']).where('id', '=', eventId).executeTakeFirst();
+    const row = await trx.selectFrom('events').select(['status', 'assignee_kind', 'assignee_id', 'assignee_name', 'town_id', 'category']).where('id', '=', eventId).executeTakeFirst();
     if (!row) throw new GsError('GS_ERR_EVENT_NOT_FOUND', `grid event "${eventId}" not found`);
     const assignee: Assignee | null = row.assignee_kind && row.assignee_id ? { kind: row.assignee_kind, id: row.assignee_id } : null;
     const result = transition({ status: row.status as EventStatus, assignee }, req, now);
+    // Dispatch names a real, serving worker or department of this town and category; its name is kept.
+    const dispatchedTo = req.action === 'dispatch' ? await resolveAssignee(trx, result.assignee!, { townId: row.town_id, category: row.category }) : null;
+    const assigneeName = dispatchedTo ? dispatchedTo.name : result.assignee ? row.assignee_name : null;
     const s = result.stamps;
     const updated = await trx
       .updateTable('events')
@@ -33,6 +37,7 @@ export async function applyTransition(deps: TransitionDeps, eventId: string, req
         updated_at: now,
         assignee_kind: result.assignee?.kind ?? null,
         assignee_id: result.assignee?.id ?? null,
+        assignee_name: assigneeName,
         ...(s.acceptedAt !== undefined ? { accepted_at: s.acceptedAt } : {}),
         ...(s.dispatchedAt !== undefined ? { dispatched_at: s.dispatchedAt } : {}),
         ...(s.resolvedAt !== undefined ? { resolved_at: s.resolvedAt } : {}),
@@ -54,7 +59,7 @@ export async function applyTransition(deps: TransitionDeps, eventId: string, req
         kind: req.action,
         actor: req.actor,
         note: req.note ?? null,
-        data: JSON.stringify({ from: result.from, to: result.to, ...(req.assignee ? { assignee: req.assignee } : {}), ...(req.attachments?.length ? { attachments: req.attachments } : {}) }),
+        data: JSON.stringify({ from: result.from, to: result.to, ...(dispatchedTo ? { assignee: dispatchedTo } : {}), ...(req.attachments?.length ? { attachments: req.attachments } : {}) }),
       })
       .execute();
     await appendToFeed(trx, deps.policy, [{ eventId, type: result.to === 'closed' ? 'event.closed' : 'event.updated' }], now);

@@ -8,8 +8,8 @@ t.test('import, list, detail, locate', async (t) => {
   const { app } = await testCloud(t);
   const first = await admin(app, 'POST', '/api/v1/grids/import', SAMPLE_COUNTY);
   t.equal(first.statusCode, 200);
-  t.same(first.json(), { imported: 10, created: 10, updated: 0 });
-  t.same((await admin(app, 'POST', '/api/v1/grids/import', SAMPLE_COUNTY)).json(), { imported: 10, created: 0, updated: 10 }, 'upsert by id');
+  t.same(first.json(), { version: 1, imported: 10, created: 10, updated: 0, unchanged: 0, devicesMoved: 0, workersMoved: 0 });
+  t.same((await admin(app, 'POST', '/api/v1/grids/import', SAMPLE_COUNTY)).json(), { version: 1, imported: 10, created: 0, updated: 0, unchanged: 10, devicesMoved: 0, workersMoved: 0 }, 'upsert by id; the same file again is no new version');
 
   const all = await getJson<GridListT>(app, '/api/v1/grids');
   t.equal(all.items.length, 10);

@@ -7,6 +7,7 @@ import * as m0005 from './0005_webhooks.js';
 import * as m0006 from './0006_api_keys_audit.js';
 import * as m0007 from './0007_fleet.js';
 import * as m0008 from './0008_firmware.js';
+import * as m0009 from './0009_grids_v2.js';
 import * as m0010 from './0010_evidence.js';
 
 /**
@@ -22,5 +23,6 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0006_api_keys_audit': m0006,
   '0007_fleet': m0007,
   '0008_firmware': m0008,
+  '0009_grids_v2': m0009,
   '0010_evidence': m0010,
 };
