@@ -26,6 +26,7 @@ import { fleetPlugin } from './fleet/plugin.js';
 import { edgeConfigRoutes } from './edges/config-routes.js';
 import { fleetRoutes } from './fleet/routes.js';
 import { deviceRoutes } from './devices/routes.js';
+import { telemetryRoutes } from './telemetry/routes.js';
 
 export type { CloudOptions } from './config.js';
 
@@ -67,6 +68,7 @@ export async function buildCloud(opts: CloudOptions = {}): Promise<FastifyInstan
         await api.register(eventStreamRoutes);
         await api.register(webhookRoutes);
         await api.register(authRoutes);
+        await api.register(telemetryRoutes);
       },
       { prefix: '/api/v1' },
     );

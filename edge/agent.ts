@@ -28,6 +28,7 @@ import type { DeviceProfile as Profile } from '../contracts/profile.js';
 import { systemScheduler, type Random, type Scheduler, type TimerHandle } from './scheduler.js';
 import { RuleStateStore } from './state/rule-state.js';
 import { createTelemetryStore, type TelemetryStore } from './telemetry/index.js';
+import { Summariser } from './summaries.js';
 import { Uplink, type UplinkStatus } from './uplink.js';
 
 export interface EdgeAgentOptions {
@@ -79,6 +80,8 @@ interface Running {
   /** When the rules are next due without a reading (stale data, a quiet period, an escalation). */
   ruleTimer?: { at: number; handle: TimerHandle };
   heartbeat: HeartbeatSender;
+  /** Telemetry summaries for the cloud (absent: telemetry.summaryInterval off). */
+  summariser?: Summariser;
   startedAt: number;
   /** The latest battery_percent per device, for the heartbeat. */
   battery: Map<string, number>;
@@ -131,6 +134,7 @@ export class EdgeAgent {
     if (r.ruleTimer) this.scheduler.clearTimeout(r.ruleTimer.handle);
     r.ruleTimer = undefined;
     await this.stopUnits([...r.units.values()]);
+    r.summariser?.stop();
     await r.heartbeat.stop();
     await r.uplink.stop();
     await r.telemetry.stop().catch((err: unknown) => this.logger.error(errFields(err), 'telemetry stop failed'));
@@ -162,7 +166,7 @@ export class EdgeAgent {
     const db = openStateDb(join(config.edge.dataDir, 'edge.db'));
     const cleanup: Array<() => Promise<void> | void> = [() => void db.close()];
     try {
-      const outbox = SqliteOutbox.in(db, clock);
+      const outbox = SqliteOutbox.in(db, clock, config.outbox ? { maxBytes: config.outbox.maxBytes } : {});
       const ruleState = RuleStateStore.in(db);
       const savedState = this.restoreRules(engine, ruleState);
 
@@ -172,6 +176,7 @@ export class EdgeAgent {
 
       const uplink = new Uplink({
         url: config.cloud.url, token: config.cloud.token, batchSize: config.cloud.batchSize, outbox, ...deps,
+        ...(config.cloud.replayRatePerS !== undefined ? { replayRatePerS: config.cloud.replayRatePerS } : {}),
         logger: logger.child({ component: 'uplink' }), ...(this.opts.fetch ? { fetch: this.opts.fetch } : {}),
       });
       const drivers =
@@ -200,8 +205,18 @@ export class EdgeAgent {
       });
       run.health = this.healthTrackerFor(run);
       this.restoreHealth(run);
+      if (config.telemetry.summaryIntervalMs) {
+        run.summariser = new Summariser({
+          everyMs: config.telemetry.summaryIntervalMs, clock, scheduler, logger,
+          emit: (items) => {
+            run.outbox.putAll(items);
+            run.uplink.nudge();
+          },
+        });
+      }
       this.run = run;
       uplink.start();
+      run.summariser?.start();
       run.heartbeat.start();
       for (const u of run.units.values()) u.poller.start();
       // Start the rules' clocks (a point that never reports is watched from now) and arm the timer.
@@ -224,7 +239,7 @@ export class EdgeAgent {
     await this.starting;
     const r = this.run;
     if (!r) throw new GsError('GS_ERR_CONFIG_INVALID', 'the edge agent is not running');
-    const fixed = (['edge', 'cloud', 'telemetry', 'mqtt'] as const).filter((k) => JSON.stringify(this.config[k]) !== JSON.stringify(next[k]));
+    const fixed = (['edge', 'cloud', 'telemetry', 'outbox', 'mqtt'] as const).filter((k) => JSON.stringify(this.config[k]) !== JSON.stringify(next[k]));
     if (fixed.length > 0) {
       throw new GsError('GS_ERR_CONFIG_INVALID', `${fixed.join(', ')} changed: that needs a restart of the edge`, fixed.map((k) => ({ path: `/${k}`, message: 'changes only with a restart' })));
     }
@@ -268,12 +283,17 @@ export class EdgeAgent {
 
   /** The health report the cloud's fleet view is built from. */
   private heartbeatOf(run: Running): Heartbeat {
+    const now = this.clock.now();
+    const outbox = run.outbox.stats();
     return {
       version: EDGE_VERSION,
       startedAt: run.startedAt,
-      sentAt: this.clock.now(),
-      outboxDepth: run.outbox.depth(),
-      deadLetters: run.outbox.deadLetters().length,
+      sentAt: now,
+      outboxDepth: outbox.depth,
+      deadLetters: run.outbox.deadLetterCount(),
+      ...(outbox.oldestAlarmAt !== undefined ? { oldestAlarmAgeMs: Math.max(0, now - outbox.oldestAlarmAt) } : {}),
+      heartbeatIntervalMs: Math.min(86_400_000, this.config.cloud.heartbeatMs),
+      ...(outbox.overQuota ? { outboxOverQuota: true } : {}),
       ...(this.configVersion !== undefined ? { configVersion: this.configVersion } : {}),
       devices: [...run.units.values()].map((u) => {
         const st = u.poller.status();
@@ -398,6 +418,7 @@ export class EdgeAgent {
     // A device removed by applyConfig may still deliver its last poll: it no longer counts.
     if (!entry || entry.config !== device) return;
     run.telemetry.write(readings);
+    run.summariser?.observe(readings);
     for (const r of readings) {
       if (r.point === 'battery_percent' && r.quality === 'good' && typeof r.value === 'number') run.battery.set(device.id, Math.max(0, Math.min(100, r.value)));
     }

@@ -6,6 +6,7 @@ import * as m0004 from './0004_event_feed.js';
 import * as m0005 from './0005_webhooks.js';
 import * as m0006 from './0006_api_keys_audit.js';
 import * as m0007 from './0007_fleet.js';
+import * as m0011 from './0011_telemetry_summaries.js';
 
 /**
  * Every migration, in order, listed in code rather than found on disk: the same list works under
@@ -19,4 +20,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0005_webhooks': m0005,
   '0006_api_keys_audit': m0006,
   '0007_fleet': m0007,
+  '0011_telemetry_summaries': m0011,
 };
