@@ -29,6 +29,7 @@ import { systemScheduler, type Random, type Scheduler, type TimerHandle } from '
 import { RuleStateStore } from './state/rule-state.js';
 import { createTelemetryStore, type TelemetryStore } from './telemetry/index.js';
 import { Summariser } from './summaries.js';
+import { ruleDeviceOf } from './rule-device.js';
 import { Uplink, type UplinkStatus } from './uplink.js';
 
 export interface EdgeAgentOptions {
@@ -322,11 +323,7 @@ export class EdgeAgent {
       onStatus: (st) => this.onHealth(run, run.health.observe(st.deviceId, st.online, clock.now(), st.lastError)),
       startOffsetMs,
     });
-    const rule: RuleDevice = {
-      id: device.id, profile: profile.id, kind: profile.kind,
-      ...(device.place !== undefined ? { site: device.place } : {}),
-      ...(device.overrides ? { overrides: device.overrides } : {}),
-    };
+    const rule = ruleDeviceOf(device, profile);
     return { config: device, profile, rule, session, poller };
   }
 
