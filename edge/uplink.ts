@@ -132,10 +132,11 @@ export class Uplink {
         if (!this.running) break;
         continue; // peek again: alarms put meanwhile go first
       }
+      const sentAt = this.now();
       const outcome = await this.send(batch);
       // A batch the cloud took is acked even when stop() came meanwhile: no needless resend.
       if (outcome.kind === 'ok') {
-        this.delivered(batch);
+        this.delivered(batch, sentAt);
         continue;
       }
       if (!this.running || outcome.kind === 'stopped') break;
@@ -159,16 +160,17 @@ export class Uplink {
     }
   }
 
-  private delivered(batch: OutboxEntry[]): void {
+  private delivered(batch: OutboxEntry[], sentAt: number): void {
     this.o.outbox.ack(batch.map((e) => e.seq));
     this.st.sent += batch.length;
     this.st.failures = 0;
     const now = this.now();
     this.st.lastSuccessAt = now;
     delete this.st.lastError;
-    // A full batch means a backlog: the next one waits for this one's share of the rate.
+    // A full batch means a backlog: the next one waits for this one's share of the rate, counted from
+    // when this one was sent (a slow cloud already spent some of it).
     const rate = this.o.replayRatePerS;
-    this.paceUntil = rate !== undefined && batch.length >= this.limit ? now + Math.ceil((batch.length * 1000) / rate) : 0;
+    this.paceUntil = rate !== undefined && batch.length >= this.limit ? sentAt + Math.ceil((batch.length * 1000) / rate) : 0;
     if (this.bisectUntil !== undefined && batch.at(-1)!.seq >= this.bisectUntil) {
       this.bisectUntil = undefined;
       this.limit = this.fullBatch();
