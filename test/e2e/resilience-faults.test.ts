@@ -1,10 +1,14 @@
 // Fault tests of the whole chain — a real gauge (pymodbus), the real edge agent, the real cloud — each
 // ending with every alarm in the cloud exactly once and, per device, in order: InfluxDB down while
 // telemetry flows (stopped and restarted under the edge); the uplink flapping (a loopback proxy cut
-// and restored, answers swallowed, during a burst); the cloud restarted in the middle of a batch.
+// and restored, answers swallowed, during a burst); the cloud restarted in the middle of a batch; the
+// edge process killed with SIGKILL in the middle of a burst and started again.
 // (Cloud down for a whole burst, across an edge restart, is uplink-faults.test.ts.)
 import t, { type Test } from 'tap';
-import { writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { EdgeAgent } from '../../edge/agent.js';
@@ -205,4 +209,65 @@ t.test('cloud restarted mid-batch: the batch in flight is retried; every alarm o
   t.teardown(() => cloud.close());
   await waitFor('the outbox to drain after the restart', () => (agent.status().outboxDepth === 0 ? true : undefined), 120_000);
   await everyAlarmOnceInOrder(t, cloud.url, proxy, cycles);
+});
+
+const BIN = fileURLToPath(new URL('../../bin/gridsense.js', import.meta.url));
+
+/** `gridsense edge -c <file>` as its own process, as on a town's box. */
+function edgeProcess(configFile: string): ChildProcess {
+  return spawn(process.execPath, [BIN, 'edge', '-c', configFile, '--no-watch'], { stdio: 'ignore' });
+}
+
+function killHard(p: ChildProcess): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    p.once('exit', () => resolve());
+    p.kill('SIGKILL');
+  });
+}
+
+t.test('edge killed with SIGKILL mid-burst and restarted: nothing lost, nothing twice, in order', async (t) => {
+  if (!(await needs(t, PYMODBUS, () => pythonHasModule('pymodbus')))) return;
+  const gauge = await new PymodbusServer({ init: `holding:0=${LOW}` }).start();
+  t.teardown(() => gauge.stop());
+  const county = await startCounty();
+  t.teardown(() => county.close());
+  const proxy = await new FlakyProxy(county.url).start();
+  t.teardown(() => proxy.stop());
+  proxy.mode = 'refuse'; // the cloud out of reach for the whole burst: everything waits in the outbox
+  const configFile = edgeYaml(county, { cloudUrl: proxy.url, modbusPort: gauge.port });
+  const stateFile = join(county.dir, 'edge-data', 'edge.db');
+  let edge = edgeProcess(configFile);
+  t.teardown(() => killHard(edge));
+
+  // Warnings the edge has queued, read from its own file (WAL: a reader beside the writer).
+  const queued = (): number | undefined => {
+    if (!existsSync(stateFile)) return undefined;
+    const db = new Database(stateFile, { fileMustExist: true, timeout: 5000 });
+    try {
+      return (db.prepare("SELECT COUNT(*) AS n FROM outbox WHERE kind = 'alarm' AND json_extract(payload, '$.type') = 'water_level_warning'").get() as { n: number }).n;
+    } catch {
+      return undefined; // the edge has not created the table yet
+    } finally {
+      db.close();
+    }
+  };
+  const reach = (n: number, what: string) => waitFor(what, () => ((queued() ?? -1) >= n ? true : undefined), 60_000);
+
+  const cycles = 3;
+  for (let i = 0; i < cycles; i++) {
+    await writeHolding(gauge.port, 0, [HIGH]);
+    await reach(2 * i + 1, `raise ${i + 1}`);
+    if (i === 1) {
+      // Mid-burst: the raise is on disk, its clear not yet made. Power cut; the box boots again.
+      await killHard(edge);
+      edge = edgeProcess(configFile);
+    }
+    await writeHolding(gauge.port, 0, [LOW]);
+    await reach(2 * i + 2, `clear ${i + 1}`);
+  }
+  t.equal(queued(), 2 * cycles, 'every transition queued once, across the kill (no second raise after the restart)');
+  proxy.mode = 'forward';
+  await waitFor('the outbox to drain', () => (queued() === 0 ? true : undefined), 120_000);
+  await everyAlarmOnceInOrder(t, county.url, proxy, cycles);
 });
