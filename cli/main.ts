@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { isGsError } from '../contracts/errors.js';
 import { validateProfiles } from './commands/profiles.js';
-import { validateRules } from './commands/rules.js';
+import { addRulesBacktestCommand, validateRules } from './commands/rules.js';
 import { cloudRequest, cloudTarget } from './http-client.js';
 import { addDevicesCommands } from './commands/devices.js';
 import { addEdgeEnrollCommand, addEdgesCommands } from './commands/edges.js';
@@ -80,6 +80,7 @@ rules
   .action(async (files: string[]) => {
     process.exitCode = await validateRules(files, (l) => process.stdout.write(`${l}\n`));
   });
+addRulesBacktestCommand(rules);
 
 const withCloud = (c: Command) =>
   c

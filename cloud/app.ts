@@ -28,6 +28,7 @@ import { fleetRoutes } from './fleet/routes.js';
 import { deviceRoutes } from './devices/routes.js';
 import { evidenceRoutes } from './evidence/routes.js';
 import { firmwarePlugin } from './firmware/plugin.js';
+import { telemetryRoutes } from './telemetry/routes.js';
 
 export type { CloudOptions } from './config.js';
 
@@ -72,6 +73,7 @@ export async function buildCloud(opts: CloudOptions = {}): Promise<FastifyInstan
         await api.register(eventStreamRoutes);
         await api.register(webhookRoutes);
         await api.register(authRoutes);
+        await api.register(telemetryRoutes);
       },
       { prefix: '/api/v1' },
     );

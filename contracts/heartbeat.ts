@@ -28,6 +28,12 @@ export const Heartbeat = Type.Object(
     sentAt: Type.Integer({ minimum: 0 }),
     outboxDepth: Type.Integer({ minimum: 0 }),
     deadLetters: Type.Integer({ minimum: 0 }),
+    /** How long the oldest alarm still in the outbox has waited, ms (absent: none waiting). */
+    oldestAlarmAgeMs: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** The edge's configured heartbeat interval, ms: the cloud need not learn it from the gaps. */
+    heartbeatIntervalMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 86_400_000 })),
+    /** Alarms alone exceed the outbox's disk quota: no telemetry summaries are queued. */
+    outboxOverQuota: Type.Optional(Type.Boolean()),
     /** The configuration version the edge runs (remote configuration), if it came from the cloud. */
     configVersion: Type.Optional(Type.Integer({ minimum: 0 })),
     devices: Type.Array(DeviceHealthReport, { maxItems: 10_000 }),

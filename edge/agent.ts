@@ -29,6 +29,8 @@ import type { DeviceProfile as Profile } from '../contracts/profile.js';
 import { systemScheduler, type Random, type Scheduler, type TimerHandle } from './scheduler.js';
 import { RuleStateStore } from './state/rule-state.js';
 import { createTelemetryStore, type TelemetryStore } from './telemetry/index.js';
+import { Summariser } from './summaries.js';
+import { ruleDeviceOf } from './rule-device.js';
 import { Uplink, type UplinkStatus } from './uplink.js';
 import { AlarmActions } from './actions/wiring.js';
 
@@ -83,6 +85,8 @@ interface Running {
   heartbeat: HeartbeatSender;
   /** Firmware campaigns (edge/firmware/), when edge.yaml has a `firmware:` section. */
   firmware?: ReturnType<typeof createEdgeFirmware>;
+  /** Telemetry summaries for the cloud (absent: telemetry.summaryInterval off). */
+  summariser?: Summariser;
   startedAt: number;
   /** The latest battery_percent per device, for the heartbeat. */
   battery: Map<string, number>;
@@ -139,6 +143,7 @@ export class EdgeAgent {
     await r.actions.stop();
     await r.firmware?.stop();
     await this.stopUnits([...r.units.values()]);
+    r.summariser?.stop();
     await r.heartbeat.stop();
     await r.uplink.stop();
     await r.telemetry.stop().catch((err: unknown) => this.logger.error(errFields(err), 'telemetry stop failed'));
@@ -180,7 +185,7 @@ export class EdgeAgent {
     const db = openStateDb(join(config.edge.dataDir, 'edge.db'));
     const cleanup: Array<() => Promise<void> | void> = [() => void db.close()];
     try {
-      const outbox = SqliteOutbox.in(db, clock);
+      const outbox = SqliteOutbox.in(db, clock, config.outbox ? { maxBytes: config.outbox.maxBytes } : {});
       const ruleState = RuleStateStore.in(db);
       const savedState = this.restoreRules(engine, ruleState);
 
@@ -190,6 +195,7 @@ export class EdgeAgent {
 
       const uplink = new Uplink({
         url: config.cloud.url, token: config.cloud.token, batchSize: config.cloud.batchSize, outbox, ...deps,
+        ...(config.cloud.replayRatePerS !== undefined ? { replayRatePerS: config.cloud.replayRatePerS } : {}),
         logger: logger.child({ component: 'uplink' }), ...(this.opts.fetch ? { fetch: this.opts.fetch } : {}),
       });
       const drivers =
@@ -224,9 +230,19 @@ export class EdgeAgent {
       });
       run.health = this.healthTrackerFor(run);
       this.restoreHealth(run);
+      if (config.telemetry.summaryIntervalMs) {
+        run.summariser = new Summariser({
+          everyMs: config.telemetry.summaryIntervalMs, clock, scheduler, logger,
+          emit: (items) => {
+            run.outbox.putAll(items);
+            run.uplink.nudge();
+          },
+        });
+      }
       this.run = run;
       await run.actions.start();
       uplink.start();
+      run.summariser?.start();
       run.heartbeat.start();
       run.firmware = createEdgeFirmware({ config: () => this.config, db, drivers, ...deps, logger, ...(this.opts.fetch ? { fetch: this.opts.fetch } : {}) });
       run.firmware?.start();
@@ -251,7 +267,7 @@ export class EdgeAgent {
     await this.starting;
     const r = this.run;
     if (!r) throw new GsError('GS_ERR_CONFIG_INVALID', 'the edge agent is not running');
-    const fixed = (['edge', 'cloud', 'telemetry', 'mqtt', 'localApi', 'firmware'] as const).filter((k) => JSON.stringify(this.config[k]) !== JSON.stringify(next[k]));
+    const fixed = (['edge', 'cloud', 'telemetry', 'outbox', 'mqtt', 'localApi', 'firmware'] as const).filter((k) => JSON.stringify(this.config[k]) !== JSON.stringify(next[k]));
     if (fixed.length > 0) {
       throw new GsError('GS_ERR_CONFIG_INVALID', `${fixed.join(', ')} changed: that needs a restart of the edge`, fixed.map((k) => ({ path: `/${k}`, message: 'changes only with a restart' })));
     }
@@ -295,12 +311,17 @@ export class EdgeAgent {
 
   /** The health report the cloud's fleet view is built from. */
   private heartbeatOf(run: Running): Heartbeat {
+    const now = this.clock.now();
+    const outbox = run.outbox.stats();
     return {
       version: EDGE_VERSION,
       startedAt: run.startedAt,
-      sentAt: this.clock.now(),
-      outboxDepth: run.outbox.depth(),
-      deadLetters: run.outbox.deadLetters().length,
+      sentAt: now,
+      outboxDepth: outbox.depth,
+      deadLetters: run.outbox.deadLetterCount(),
+      ...(outbox.oldestAlarmAt !== undefined ? { oldestAlarmAgeMs: Math.max(0, now - outbox.oldestAlarmAt) } : {}),
+      heartbeatIntervalMs: Math.min(86_400_000, this.config.cloud.heartbeatMs),
+      ...(outbox.overQuota ? { outboxOverQuota: true } : {}),
       ...(this.configVersion !== undefined ? { configVersion: this.configVersion } : {}),
       devices: [...run.units.values()].map((u) => {
         const st = u.poller.status();
@@ -329,11 +350,7 @@ export class EdgeAgent {
       onStatus: (st) => this.onHealth(run, run.health.observe(st.deviceId, st.online, clock.now(), st.lastError)),
       startOffsetMs,
     });
-    const rule: RuleDevice = {
-      id: device.id, profile: profile.id, kind: profile.kind,
-      ...(device.place !== undefined ? { site: device.place } : {}),
-      ...(device.overrides ? { overrides: device.overrides } : {}),
-    };
+    const rule = ruleDeviceOf(device, profile);
     return { config: device, profile, rule, session, poller };
   }
 
@@ -425,6 +442,7 @@ export class EdgeAgent {
     // A device removed by applyConfig may still deliver its last poll: it no longer counts.
     if (!entry || entry.config !== device) return;
     run.telemetry.write(readings);
+    run.summariser?.observe(readings);
     for (const r of readings) {
       if (r.point === 'battery_percent' && r.quality === 'good' && typeof r.value === 'number') run.battery.set(device.id, Math.max(0, Math.min(100, r.value)));
     }

@@ -23,7 +23,19 @@ import { checkFirmwareSection } from './firmware/config.js';
 
 
 const DEFAULT_POLL = '10s';
-const DEFAULT_TELEMETRY = { type: 'sqlite' as const, retention: '7d', batchSize: 500, flushInterval: '1s', maxBuffer: 100_000 };
+const DEFAULT_TELEMETRY = { type: 'sqlite' as const, retention: '7d', batchSize: 500, flushInterval: '1s', maxBuffer: 100_000, summaryInterval: '5m' };
+export const DEFAULT_OUTBOX_MAX_BYTES = 256 * 1024 * 1024;
+export const DEFAULT_REPLAY_RATE_PER_S = 200;
+
+/** "256MB" → bytes (KB/MB/GB are powers of 1024); undefined when it is not a size. */
+export function byteSize(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isInteger(v) && v > 0 ? v : undefined;
+  if (typeof v !== 'string') return undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB)?\s*$/.exec(v);
+  if (!m) return undefined;
+  const n = Math.floor(Number(m[1]) * { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 }[(m[2] ?? 'B') as 'B']);
+  return n > 0 ? n : undefined;
+}
 
 const ANY_OF = 'must match a schema in anyOf';
 const UNION_HINTS: Record<string, string> = {
@@ -31,7 +43,9 @@ const UNION_HINTS: Record<string, string> = {
   timeout: 'must be a duration such as 500ms, 1s, or a number of seconds',
   retention: 'must be a duration such as 12h, 7d, or a number of seconds',
   flushInterval: 'must be a duration such as 500ms, 1s, or a number of seconds',
-  type: 'must be sqlite or influxdb',
+  type: 'must be sqlite, influxdb or influxdb2',
+  summaryInterval: 'must be a duration such as 5m, 1h, or "off"',
+  maxBytes: 'must be a size in bytes, or a number with KB, MB or GB (e.g. 256MB)',
 };
 
 /** A failed union reports each branch; keep one sentence saying what the field accepts. */
@@ -91,6 +105,7 @@ export class ConfigChecker {
     const doc = isObj(this.doc) ? this.doc : {};
     const cloud = this.checkCloud(doc.cloud);
     const telemetry = this.checkTelemetry(doc.telemetry);
+    const outbox = { maxBytes: byteSize(isObj(doc.outbox) ? doc.outbox.maxBytes : undefined) ?? DEFAULT_OUTBOX_MAX_BYTES };
     const profileDirs = this.loadProfiles(doc.profiles);
     const ruleFiles = this.loadRules(doc.rules);
     const devices = this.checkDevices(doc.devices, ruleFiles);
@@ -103,6 +118,7 @@ export class ConfigChecker {
       edge: { id: edge.id, dataDir: resolve(this.baseDir, edge.dataDir) },
       cloud,
       telemetry,
+      outbox,
       mqtt: this.mqtt,
       profileDirs,
       ruleFiles,
@@ -162,23 +178,30 @@ export class ConfigChecker {
     if (!token || typeof c.url !== 'string') return undefined;
     const heartbeatMs = ms(c.heartbeat, 60_000);
     if (c.heartbeat !== undefined && heartbeatMs < 1000) this.add('/cloud/heartbeat', 'must be at least 1s');
-    return { url: c.url.replace(/\/+$/, ''), token, batchSize: typeof c.batchSize === 'number' ? c.batchSize : 100, heartbeatMs, remoteConfig: c.remoteConfig === true };
+    return {
+      url: c.url.replace(/\/+$/, ''), token, batchSize: typeof c.batchSize === 'number' ? c.batchSize : 100, heartbeatMs, remoteConfig: c.remoteConfig === true,
+      replayRatePerS: typeof c.replayRatePerS === 'number' ? c.replayRatePerS : DEFAULT_REPLAY_RATE_PER_S,
+    };
   }
 
   private checkTelemetry(t: unknown): TelemetryConfig {
     const o = isObj(t) ? t : {};
-    const type = o.type === 'influxdb' ? 'influxdb' : 'sqlite';
+    const type = o.type === 'influxdb' || o.type === 'influxdb2' ? o.type : 'sqlite';
     if (type === 'influxdb' && !isObj(o.influxdb)) this.add('/telemetry', 'type influxdb needs an "influxdb" block with url and database');
+    if (type === 'influxdb2' && !isObj(o.influxdb2)) this.add('/telemetry', 'type influxdb2 needs an "influxdb2" block with url, token, org and bucket');
     const cfg: TelemetryConfig = {
       type,
       retentionMs: ms(o.retention, DEFAULT_TELEMETRY.retention),
       batchSize: typeof o.batchSize === 'number' ? o.batchSize : DEFAULT_TELEMETRY.batchSize,
       flushIntervalMs: ms(o.flushInterval, DEFAULT_TELEMETRY.flushInterval),
       maxBuffer: typeof o.maxBuffer === 'number' ? o.maxBuffer : DEFAULT_TELEMETRY.maxBuffer,
+      summaryIntervalMs: o.summaryInterval === 'off' ? 0 : ms(o.summaryInterval, DEFAULT_TELEMETRY.summaryInterval),
     };
+    if (o.summaryInterval !== undefined && o.summaryInterval !== 'off' && (cfg.summaryIntervalMs ?? 0) < 1000) this.add('/telemetry/summaryInterval', 'must be at least 1s (or "off")');
     if (o.retention !== undefined && cfg.retentionMs <= 0) this.add('/telemetry/retention', 'must be longer than 0');
     if (o.flushInterval !== undefined && cfg.flushIntervalMs <= 0) this.add('/telemetry/flushInterval', 'must be longer than 0');
     if (isObj(o.influxdb)) cfg.influxdb = o.influxdb as unknown as TelemetryConfig['influxdb'];
+    if (isObj(o.influxdb2)) cfg.influxdb2 = o.influxdb2 as unknown as TelemetryConfig['influxdb2'];
     return cfg;
   }
 

@@ -22,6 +22,8 @@ export const CloudSection = Type.Object(
     remoteConfig: Type.Optional(Type.Boolean()),
     /** How often the edge reports its health to the cloud (default 60s). */
     heartbeat: Type.Optional(Duration),
+    /** Outbox entries per second the uplink sends at most (default 200): a long outage's backlog replays paced, not as a flood. */
+    replayRatePerS: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
   },
   { additionalProperties: false },
 );
@@ -36,11 +38,35 @@ export const InfluxSection = Type.Object(
   { additionalProperties: false },
 );
 
+export const Influx2Section = Type.Object(
+  {
+    url: Type.String({ pattern: '^https?://[^\\s]+$' }),
+    token: Type.String({ minLength: 1 }),
+    org: Type.String({ minLength: 1 }),
+    bucket: Type.String({ minLength: 1 }),
+  },
+  { additionalProperties: false },
+);
+
+/** Bytes: a number, or a number with KB, MB, GB (powers of 1024). */
+export const ByteSize = Type.Union([Type.Integer({ minimum: 1 }), Type.String({ pattern: '^\\s*\\d+(\\.\\d+)?\\s*(B|KB|MB|GB)?\\s*$' })]);
+
+export const OutboxSection = Type.Object(
+  {
+    /** Disk quota of the queued entries' payloads (default 256MB). Over it, telemetry summaries go first, oldest first; alarms are never dropped. */
+    maxBytes: Type.Optional(ByteSize),
+  },
+  { additionalProperties: false },
+);
+
 export const TelemetrySection = Type.Object(
   {
-    type: Type.Optional(Type.Union([Type.Literal('sqlite'), Type.Literal('influxdb')])),
+    type: Type.Optional(Type.Union([Type.Literal('sqlite'), Type.Literal('influxdb'), Type.Literal('influxdb2')])),
     retention: Type.Optional(Duration),
     influxdb: Type.Optional(InfluxSection),
+    influxdb2: Type.Optional(Influx2Section),
+    /** How often each device/point is summarised (min/max/mean/last/count) for the cloud (default 5m; "off": never). */
+    summaryInterval: Type.Optional(Type.Union([Duration, Type.Literal('off')])),
     batchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
     flushInterval: Type.Optional(Duration),
     /** Readings held in memory while the store is unreachable; the oldest go first beyond this. */
@@ -85,6 +111,7 @@ export const EdgeConfigFile = Type.Object(
     edge: Type.Object({ id: Id, dataDir: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
     cloud: CloudSection,
     telemetry: Type.Optional(TelemetrySection),
+    outbox: Type.Optional(OutboxSection),
     mqtt: Type.Optional(MqttSection),
     firmware: Type.Optional(FirmwareSection),
     profiles: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),

@@ -31,20 +31,25 @@ export interface DeviceConfig {
 }
 
 export interface TelemetryConfig {
-  type: 'sqlite' | 'influxdb';
+  type: 'sqlite' | 'influxdb' | 'influxdb2';
   retentionMs: number;
   batchSize: number;
   flushIntervalMs: number;
   maxBuffer: number;
   influxdb?: { url: string; database: string; username?: string; password?: string };
+  influxdb2?: { url: string; token: string; org: string; bucket: string };
+  /** Telemetry summaries for the cloud every this often; 0: none (default 5 min). */
+  summaryIntervalMs?: number;
 }
 
 export interface EdgeConfig {
   /** The file it came from (absolute), for messages. */
   file: string;
   edge: { id: string; dataDir: string };
-  cloud: { url: string; token: string; batchSize: number; heartbeatMs: number; remoteConfig: boolean };
+  cloud: { url: string; token: string; batchSize: number; heartbeatMs: number; remoteConfig: boolean; replayRatePerS?: number };
   telemetry: TelemetryConfig;
+  /** The outbox's disk quota (default 256 MiB). */
+  outbox?: { maxBytes: number };
   /** The embedded MQTT broker (defaults filled in). */
   mqtt: MqttSettings;
   /** Firmware campaigns (edge/firmware/); absent when edge.yaml has no `firmware:` section. */

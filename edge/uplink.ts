@@ -1,6 +1,10 @@
-// Drains the outbox to the cloud, in order, never skipping ahead: POST {cloud}/api/v1/alarms with the
-// edge token. The cloud stores each (alarmId, seq) once, so retrying a batch whose answer was lost is
-// safe — at-least-once here, exactly-once there.
+// Drains the outbox to the cloud, in order, never skipping ahead: alarm transitions to POST
+// {cloud}/api/v1/alarms, telemetry summaries and gap records to POST {cloud}/api/v1/telemetry/summaries,
+// with the edge token. The outbox hands out alarms first; a batch is the leading run of one kind. The
+// cloud stores each (alarmId, seq) — and each summary and gap — once, so retrying a batch whose answer
+// was lost is safe: at-least-once here, exactly-once there.
+//   pacing           → at most `replayRatePerS` entries a second while a backlog drains (full batches
+//                      back to back), so a long outage's replay does not flood the cloud
 //   2xx              → ack the batch, go on
 //   network/5xx/429  → back off (full jitter, 500 ms doubling to 60 s; Retry-After respected), retry
 //   401/403          → log loudly; retry at the cap (someone may fix the token in the cloud)
@@ -11,6 +15,7 @@ import { systemClock, type Clock } from '../contracts/clock.js';
 import { fullJitter, type BackoffPolicy } from './backoff.js';
 import { errFields, type Logger } from './log.js';
 import type { Outbox, OutboxEntry } from './outbox/outbox.js';
+import type { SummaryBatch } from '../contracts/telemetry-summary.js';
 import type { Random, Scheduler, TimerHandle } from './scheduler.js';
 
 export const UPLINK_BACKOFF: BackoffPolicy = { baseMs: 500, capMs: 60_000 };
@@ -29,6 +34,11 @@ export interface UplinkOptions {
   /** Per-request limit, so a hung connection cannot hold the queue. */
   requestTimeoutMs?: number;
   fetch?: typeof fetch;
+  /**
+   * Entries per second at most while a backlog drains (default: no limit). Batches are then at most
+   * this size, and after a full batch the next waits its share of the second (clock + scheduler).
+   */
+  replayRatePerS?: number;
 }
 
 export interface UplinkStatus {
@@ -58,10 +68,20 @@ export class Uplink {
   private limit: number;
   /** The last seq of the batch that started a bisection. */
   private bisectUntil?: number;
+  /** Replay pacing: no send before this time (clock ms). */
+  private paceUntil = 0;
   private readonly st: UplinkStatus = { failures: 0, sent: 0, deadLettered: 0 };
 
   constructor(private readonly o: UplinkOptions) {
-    this.limit = o.batchSize;
+    this.limit = this.fullBatch();
+  }
+
+  private fullBatch(): number {
+    return Math.max(1, Math.min(this.o.batchSize, this.o.replayRatePerS ?? Number.MAX_SAFE_INTEGER));
+  }
+
+  private now(): number {
+    return (this.o.clock ?? systemClock).now();
   }
 
   start(): void {
@@ -102,10 +122,21 @@ export class Uplink {
         await this.idle();
         continue;
       }
+      // One request carries one kind: alarms, or telemetry (summaries and gap records).
+      const channel = channelOf(batch[0]!);
+      const end = batch.findIndex((e) => channelOf(e) !== channel);
+      if (end > 0) batch = batch.slice(0, end);
+      const wait = this.paceUntil - this.now();
+      if (wait > 0) {
+        await this.sleep(wait);
+        if (!this.running) break;
+        continue; // peek again: alarms put meanwhile go first
+      }
+      const sentAt = this.now();
       const outcome = await this.send(batch);
       // A batch the cloud took is acked even when stop() came meanwhile: no needless resend.
       if (outcome.kind === 'ok') {
-        this.delivered(batch);
+        this.delivered(batch, sentAt);
         continue;
       }
       if (!this.running || outcome.kind === 'stopped') break;
@@ -129,15 +160,20 @@ export class Uplink {
     }
   }
 
-  private delivered(batch: OutboxEntry[]): void {
+  private delivered(batch: OutboxEntry[], sentAt: number): void {
     this.o.outbox.ack(batch.map((e) => e.seq));
     this.st.sent += batch.length;
     this.st.failures = 0;
-    this.st.lastSuccessAt = (this.o.clock ?? systemClock).now();
+    const now = this.now();
+    this.st.lastSuccessAt = now;
     delete this.st.lastError;
+    // A full batch means a backlog: the next one waits for this one's share of the rate, counted from
+    // when this one was sent (a slow cloud already spent some of it).
+    const rate = this.o.replayRatePerS;
+    this.paceUntil = rate !== undefined && batch.length >= this.limit ? sentAt + Math.ceil((batch.length * 1000) / rate) : 0;
     if (this.bisectUntil !== undefined && batch.at(-1)!.seq >= this.bisectUntil) {
       this.bisectUntil = undefined;
-      this.limit = this.o.batchSize;
+      this.limit = this.fullBatch();
     }
   }
 
@@ -172,7 +208,7 @@ export class Uplink {
     this.o.logger.error({ key: poison!.key, why: outcome.why, payload: poison!.payload }, 'cloud rejected an alarm as invalid; moved to the dead-letter table');
     // Found it: full batches again (a second poison entry starts a bisection of its own).
     this.bisectUntil = undefined;
-    this.limit = this.o.batchSize;
+    this.limit = this.fullBatch();
     return false;
   }
 
@@ -182,10 +218,11 @@ export class Uplink {
     // An I/O deadline, not a wait of ours: a real timer, so tests driving the scheduler never trip it.
     const deadline = AbortSignal.timeout(this.o.requestTimeoutMs ?? 30_000);
     try {
-      const res = await (this.o.fetch ?? fetch)(`${this.o.url}/api/v1/alarms`, {
+      const alarms = channelOf(batch[0]!) === 'alarms';
+      const res = await (this.o.fetch ?? fetch)(`${this.o.url}${alarms ? '/api/v1/alarms' : '/api/v1/telemetry/summaries'}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${this.o.token}` },
-        body: JSON.stringify({ alarms: batch.map((e) => e.payload) }),
+        body: JSON.stringify(alarms ? { alarms: batch.map((e) => e.payload) } : telemetryBody(batch)),
         signal: AbortSignal.any([ctl.signal, deadline]),
       });
       const text = await res.text().catch(() => '');
@@ -223,6 +260,19 @@ export class Uplink {
       };
     });
   }
+}
+
+function channelOf(e: OutboxEntry): 'alarms' | 'telemetry' {
+  return e.kind === 'alarm' ? 'alarms' : 'telemetry';
+}
+
+function telemetryBody(batch: OutboxEntry[]): SummaryBatch {
+  const body: SummaryBatch = { summaries: [] };
+  for (const e of batch) {
+    if (e.kind === 'summary') body.summaries.push(e.payload);
+    else if (e.kind === 'gap') (body.gaps ??= []).push(e.payload);
+  }
+  return body;
 }
 
 function classify(status: number, body: string, retryAfter: string | null): Outcome {

@@ -17,6 +17,9 @@ interface EdgeBrief {
   uptimeSeconds: number | null;
   version: string | null;
   outboxDepth: number | null;
+  /** From the uplink-resilience fields of the edge view (absent from older clouds). */
+  oldestUndeliveredAlarmAgeSeconds?: number | null;
+  outboxOverQuota?: boolean;
   config: { desiredVersion: number; appliedVersion: number | null; inSync: boolean; lastReport: { applied: boolean; version: number; error?: { code: string } } | null };
 }
 export interface FleetStatus {
@@ -67,7 +70,7 @@ export function formatFleetSummary(s: FleetStatus, offline: FleetDevice[], offli
       const cfg = e.config;
       const rejected = cfg.lastReport && !cfg.lastReport.applied ? `, REJECTED v${cfg.lastReport.version} (${cfg.lastReport.error?.code ?? 'error'})` : '';
       lines.push(
-        `  edge       ${e.id} ${e.status.toUpperCase()}  last beat ${e.lastHeartbeatAt ? ago(e.lastHeartbeatAt, now) : 'never'}  up ${duration(e.uptimeSeconds)}  v${e.version ?? '-'}  outbox ${e.outboxDepth ?? '-'}  config ${cfg.appliedVersion ?? '-'}/${cfg.desiredVersion}${rejected}`,
+        `  edge       ${e.id} ${e.status.toUpperCase()}  last beat ${e.lastHeartbeatAt ? ago(e.lastHeartbeatAt, now) : 'never'}  up ${duration(e.uptimeSeconds)}  v${e.version ?? '-'}  outbox ${e.outboxDepth ?? '-'}${e.oldestUndeliveredAlarmAgeSeconds != null ? ` (oldest alarm waiting ${duration(e.oldestUndeliveredAlarmAgeSeconds)})` : ''}${e.outboxOverQuota ? ' OVER QUOTA' : ''}  config ${cfg.appliedVersion ?? '-'}/${cfg.desiredVersion}${rejected}`,
       );
     }
     for (const d of offline.filter((x) => x.townId === town.townId)) {

@@ -8,6 +8,7 @@ import type { Database, EdgeFleetTable, EdgesTable } from '../db/schema.js';
 import { IsoTime, NullableIsoTime, nullable } from '../http/schemas.js';
 import { iso, isoOrNull } from '../http/time.js';
 import { edgeOnline, heartbeatIntervalMs } from '../fleet/liveness.js';
+import { uplinkView } from '../telemetry/uplink-health.js';
 
 export const EDGE_STATES = ['online', 'offline', 'never', 'revoked'] as const;
 
@@ -27,6 +28,9 @@ export const EdgeViewJson = Type.Object(
     version: nullable(Type.String({ description: 'gridsense version the edge runs' })),
     outboxDepth: nullable(Type.Integer()),
     deadLetters: nullable(Type.Integer()),
+    oldestUndeliveredAlarmAgeSeconds: nullable(Type.Integer({ description: 'how long the oldest alarm in the edge outbox has waited (null: none waiting); for a silent edge, at its last heartbeat' })),
+    oldestUndeliveredAlarmSince: NullableIsoTime,
+    outboxOverQuota: Type.Boolean({ description: 'alarms alone exceed the edge outbox quota: it queues no telemetry summaries' }),
     config: Type.Object(
       {
         desiredVersion: Type.Integer(),
@@ -81,6 +85,7 @@ export function edgeView(e: Pick<Selectable<EdgesTable>, 'id' | 'name' | 'create
     status,
     lastHeartbeatAt: isoOrNull(hb),
     heartbeatIntervalSeconds: (f ? heartbeatIntervalMs(f) : heartbeatIntervalMs({ heartbeat_at: null, heartbeat_gap_ms: null, heartbeat_prev_gap_ms: null })) / 1000,
+    ...uplinkView(f, alive, now),
     startedAt: isoOrNull(started),
     uptimeSeconds: started !== null && hb !== null ? Math.max(0, Math.floor(((alive ? now : Number(hb)) - Number(started)) / 1000)) : null,
     version: f?.agent_version ?? null,

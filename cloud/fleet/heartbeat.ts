@@ -8,6 +8,7 @@ import type { Heartbeat } from '../../contracts/heartbeat.js';
 import { ensureEdgeFleet } from '../edges/desired.js';
 import type { FleetDeps } from './deps.js';
 import { loggedState, staleAt, type StoredDeviceReport } from './liveness.js';
+import { recordUplinkHealth } from '../telemetry/uplink-health.js';
 
 const EDGE_LOCK_SPACE = 0x67730011;
 /** Clock tolerance when telling a restart from a beat: the start moved later than the last beat. */
@@ -98,6 +99,7 @@ export async function applyHeartbeat(d: FleetDeps, edgeId: string, hb: Heartbeat
       })
       .where('edge_id', '=', edgeId)
       .execute();
+    await recordUplinkHealth(trx, edgeId, hb, now);
     return { desiredVersion: Number(prev.config_version), changed, unregistered: hb.devices.map((r) => r.id).filter((id) => !registered.has(id)) };
   });
 }

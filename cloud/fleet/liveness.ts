@@ -13,9 +13,12 @@ export interface HeartbeatFacts {
   heartbeat_at: number | null;
   heartbeat_gap_ms: number | null;
   heartbeat_prev_gap_ms: number | null;
+  /** The interval the edge reports it is configured with (newer edges); preferred to the learnt one. */
+  heartbeat_interval_ms?: number | null;
 }
 
 export function heartbeatIntervalMs(r: HeartbeatFacts): number {
+  if (r.heartbeat_interval_ms !== undefined && r.heartbeat_interval_ms !== null) return Math.min(MAX_INTERVAL_MS, Math.max(MIN_INTERVAL_MS, Number(r.heartbeat_interval_ms)));
   const gaps = [r.heartbeat_gap_ms, r.heartbeat_prev_gap_ms].filter((g): g is number => g !== null).map(Number);
   const v = gaps.length === 0 ? DEFAULT_HEARTBEAT_MS : Math.min(...gaps);
   return Math.min(MAX_INTERVAL_MS, Math.max(MIN_INTERVAL_MS, v));

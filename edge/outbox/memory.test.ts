@@ -2,4 +2,4 @@ import t from 'tap';
 import { outboxContract } from './contract.js';
 import { MemoryOutbox } from './memory.js';
 
-outboxContract(t, 'memory', () => ({ outbox: new MemoryOutbox() }));
+outboxContract(t, 'memory', (opts) => ({ outbox: new MemoryOutbox(undefined, opts) }));

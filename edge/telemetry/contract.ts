@@ -9,6 +9,14 @@ export interface TelemetryHarness {
   open(opts?: { batchSize?: number; flushIntervalMs?: number }): TelemetryStore;
   /** Removes the storage (temp dir, test database). */
   cleanup(): Promise<void>;
+  /**
+   * For a store whose query cannot run against the test's server (InfluxDB 2.x's Flux, tested against
+   * VictoriaMetrics): reads what reached the server through the server's own API instead. Only the
+   * write half of the suite runs then, and only what `project` keeps is compared.
+   */
+  readBack?: (q: { deviceId: string; from: number; to: number }) => Promise<Reading[]>;
+  /** What of a reading the server keeps (default: all of it); readings it maps to undefined are not compared. */
+  project?: (r: Reading) => Reading | undefined;
 }
 
 const T0 = Date.UTC(2026, 6, 1, 8, 0, 0);
@@ -33,6 +41,8 @@ export function telemetryContract(t: Test, name: string, makeHarness: () => Prom
   t.test(`${name}: telemetry store contract`, async (t) => {
     const h = await makeHarness();
     t.teardown(() => h.cleanup());
+    const project = (rs: Reading[]) => (h.project ? rs.map(h.project).filter((r): r is Reading => r !== undefined) : rs);
+    const read = (store: TelemetryStore, q: { deviceId: string; from: number; to: number }) => (h.readBack ? h.readBack(q) : store.query(q));
 
     await t.test('what is written and flushed reads back equal', async (t) => {
       const store = h.open();
@@ -41,11 +51,11 @@ export function telemetryContract(t: Test, name: string, makeHarness: () => Prom
       const written = sample('c-equal');
       store.write(written);
       await store.flush();
-      const back = await store.query({ deviceId: 'c-equal', from: T0, to: T0 + 10_000 });
-      t.same(sorted(back), sorted(written));
+      const back = await read(store, { deviceId: 'c-equal', from: T0, to: T0 + 10_000 });
+      t.same(sorted(back), sorted(project(written)));
     });
 
-    await t.test('queries filter by device, point and inclusive time range, earliest first, up to limit', async (t) => {
+    await t.test('queries filter by device, point and inclusive time range, earliest first, up to limit', { skip: h.readBack ? 'the query half: not run against this server' : false }, async (t) => {
       const store = h.open();
       await store.start();
       t.teardown(() => store.stop());
@@ -67,11 +77,12 @@ export function telemetryContract(t: Test, name: string, makeHarness: () => Prom
       await store.start();
       t.teardown(() => store.stop());
       store.write(sample('c-batch').slice(0, 3));
+      const want = project(sample('c-batch').slice(0, 3)).length;
       const back = await waitFor('the batch to land', async () => {
-        const r = await store.query({ deviceId: 'c-batch', from: T0, to: T0 + 10_000 });
-        return r.length === 3 ? r : undefined;
+        const r = await read(store, { deviceId: 'c-batch', from: T0, to: T0 + 10_000 });
+        return r.length === want ? r : undefined;
       });
-      t.equal(back.length, 3);
+      t.equal(back.length, want);
     });
 
     await t.test('stop flushes what is buffered; a new store on the same storage reads it', async (t) => {
@@ -82,7 +93,7 @@ export function telemetryContract(t: Test, name: string, makeHarness: () => Prom
       const second = h.open();
       await second.start();
       t.teardown(() => second.stop());
-      t.equal((await second.query({ deviceId: 'c-stop', from: T0, to: T0 + 10_000 })).length, 8);
+      t.equal((await read(second, { deviceId: 'c-stop', from: T0, to: T0 + 10_000 })).length, project(sample('c-stop')).length);
     });
   });
 }

@@ -25,6 +25,10 @@ export class AlarmSink {
   url = '';
   /** Heartbeats the edge posted (contracts/heartbeat.ts), answered 204. */
   readonly heartbeats: Array<Record<string, unknown>> = [];
+  /** Telemetry uploads (POST /api/v1/telemetry/summaries: summaries and gap records), answered 200. */
+  readonly telemetry: Array<{ summaries: Array<Record<string, unknown>>; gaps?: Array<Record<string, unknown>> }> = [];
+  /** Every request in arrival order, by path: tells what was sent before what. */
+  readonly order: string[] = [];
   private server?: Server;
 
   async start(port = 0): Promise<this> {
@@ -32,6 +36,13 @@ export class AlarmSink {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
+        this.order.push(req.url ?? '');
+        if (req.method === 'POST' && req.url === '/api/v1/telemetry/summaries') {
+          const b = JSON.parse(body) as AlarmSink['telemetry'][number];
+          this.telemetry.push(b);
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ accepted: b.summaries.length + (b.gaps?.length ?? 0), duplicates: 0 }));
+          return;
+        }
         if (req.method === 'POST' && req.url === '/api/v1/edges/heartbeat') {
           this.heartbeats.push(JSON.parse(body) as Record<string, unknown>);
           res.writeHead(204).end();

@@ -11,8 +11,8 @@ export type ProxyMode = 'forward' | 'swallow-response' | 'refuse';
 
 export class FlakyProxy {
   mode: ProxyMode = 'forward';
-  /** Requests seen per path, in order, with what was done to them. */
-  readonly seen: Array<{ path: string; mode: ProxyMode; status?: number }> = [];
+  /** Requests seen per path, in order, with what was done to them (and the request body). */
+  readonly seen: Array<{ path: string; mode: ProxyMode; status?: number; body?: string }> = [];
   private server?: Server;
   url = '';
 
@@ -28,8 +28,11 @@ export class FlakyProxy {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const mode = this.mode;
-    const entry: { path: string; mode: ProxyMode; status?: number } = { path: req.url ?? '', mode };
+    const entry: { path: string; mode: ProxyMode; status?: number; body?: string } = { path: req.url ?? '', mode };
     this.seen.push(entry);
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => (entry.body = Buffer.concat(chunks).toString()));
     if (mode === 'refuse') {
       req.resume();
       req.socket.destroy();

@@ -9,6 +9,7 @@ import * as m0007 from './0007_fleet.js';
 import * as m0008 from './0008_firmware.js';
 import * as m0009 from './0009_grids_v2.js';
 import * as m0010 from './0010_evidence.js';
+import * as m0011 from './0011_telemetry_summaries.js';
 
 /**
  * Every migration, in order, listed in code rather than found on disk: the same list works under
@@ -25,4 +26,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0008_firmware': m0008,
   '0009_grids_v2': m0009,
   '0010_evidence': m0010,
+  '0011_telemetry_summaries': m0011,
 };
