@@ -18,6 +18,7 @@ import type { DeviceConfig, EdgeConfig, TelemetryConfig } from './config.js';
 import { EdgeConfigFile } from './config-schema.js';
 import type { ConnectionConfig } from './drivers/driver.js';
 import type { DriverRegistry } from './drivers/registry.js';
+import { resolveNodeRedSection, type NodeRedSection } from './node-red/config.js';
 
 
 const DEFAULT_POLL = '10s';
@@ -92,6 +93,8 @@ export class ConfigChecker {
     const profileDirs = this.loadProfiles(doc.profiles);
     const ruleFiles = this.loadRules(doc.rules);
     const devices = this.checkDevices(doc.devices, ruleFiles);
+    const nodeRed = schemaOk && isObj(doc.nodeRed) ? resolveNodeRedSection(doc.nodeRed as NodeRedSection) : undefined;
+    for (const p of nodeRed?.problems ?? []) this.add(p.path, p.message);
     if (!schemaOk || this.details.length > 0 || !cloud) return undefined;
     const edge = doc.edge as { id: string; dataDir: string };
     return {
@@ -100,6 +103,7 @@ export class ConfigChecker {
       cloud,
       telemetry,
       mqtt: this.mqtt,
+      ...(nodeRed?.settings ? { nodeRed: nodeRed.settings } : {}),
       profileDirs,
       ruleFiles,
       devices,

@@ -4,6 +4,7 @@ import Type from 'typebox';
 import { Duration } from '../contracts/duration.js';
 import { Location } from '../contracts/geo.js';
 import { MqttSection } from './broker/config.js';
+import { NodeRedSection } from './node-red/config.js';
 
 /**
  * Device and edge ids end up in alarm ids, URLs and log lines: keep them to the characters the alarm
@@ -72,6 +73,7 @@ export const EdgeConfigFile = Type.Object(
     cloud: CloudSection,
     telemetry: Type.Optional(TelemetrySection),
     mqtt: Type.Optional(MqttSection),
+    nodeRed: Type.Optional(NodeRedSection),
     profiles: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
     rules: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
     devices: Type.Array(DeviceSection),

@@ -10,6 +10,7 @@ import { defaultDrivers } from './drivers/index.js';
 import type { DriverRegistry } from './drivers/registry.js';
 import { parseYamlWithLines, withLine, YamlSyntaxError, type ParsedYaml } from '../contracts/yaml.js';
 import { resolveMqttSection, type MqttSection, type MqttSettings } from './broker/config.js';
+import type { NodeRedSettings } from './node-red/config.js';
 
 export interface DeviceConfig {
   id: string;
@@ -44,6 +45,8 @@ export interface EdgeConfig {
   telemetry: TelemetryConfig;
   /** The embedded MQTT broker (defaults filled in). */
   mqtt: MqttSettings;
+  /** The embedded Node-RED editor, when edge.yaml has a `nodeRed:` section. */
+  nodeRed?: NodeRedSettings;
   /** Profile folders, absolute: the bundled library first, then the config's own. */
   profileDirs: string[];
   /** Rule files to load, absolute: the config's `rules`, then the default rules of the profiles in use. */
