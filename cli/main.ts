@@ -7,6 +7,7 @@ import { cloudRequest, cloudTarget } from './http-client.js';
 import { addDevicesCommands } from './commands/devices.js';
 import { addEdgeEnrollCommand, addEdgesCommands } from './commands/edges.js';
 import { addFleetCommands } from './commands/fleet.js';
+import { addNodeRedCommands } from './commands/node-red.js';
 
 const program = new Command();
 program
@@ -51,6 +52,7 @@ const edgeCommand = program
     await runEdge(o.config!, { watch: o.watch });
   });
 addEdgeEnrollCommand(edgeCommand);
+addNodeRedCommands(program, edgeCommand);
 
 const profiles = program.command('profiles').description('device profiles (one YAML per model)');
 profiles

@@ -6,12 +6,13 @@ import { loadEdgeConfig } from './config.js';
 import { ConfigWatcher } from './config-watch.js';
 import { effectiveConfig, readCachedDesired, RemoteConfigClient } from './remote-config.js';
 import { systemScheduler } from './scheduler.js';
+import { nodeRedPlan, startNodeRed, type NodeRedFlags } from './node-red/run.js';
 
 /**
  * `gridsense edge --config edge.yaml`: runs the agent until SIGINT or SIGTERM, then stops it cleanly
  * (timers cleared, sockets and files closed) and resolves. A second signal while stopping exits at once.
  */
-export async function runEdge(configPath: string, opts: EdgeAgentOptions & { watch?: boolean } = {}): Promise<void> {
+export async function runEdge(configPath: string, opts: EdgeAgentOptions & { watch?: boolean; nodeRed?: NodeRedFlags } = {}): Promise<void> {
   const logger = opts.logger ?? createLogger();
   const local = loadEdgeConfig(configPath);
   // A cloud-managed edge starts with the devices the cloud last gave it, even while the uplink is down.
@@ -26,7 +27,9 @@ export async function runEdge(configPath: string, opts: EdgeAgentOptions & { wat
   }
   const agent = new EdgeAgent(initial, { ...opts, logger });
   if (initial !== local) agent.configVersion = cached!.version;
+  const nodeRed = nodeRedPlan(local, opts.nodeRed);
   await agent.start();
+  const editor = nodeRed ? await startNodeRed(agent, nodeRed, logger).catch(async (err: unknown) => { await agent.stop(); throw err; }) : undefined;
   const scheduler = opts.scheduler ?? systemScheduler;
   const remote = local.cloud.remoteConfig
     ? new RemoteConfigClient({ agent, localFile: configPath, scheduler, random: opts.random ?? Math.random, logger: logger.child({ component: 'remote-config' }), ...(opts.fetch ? { fetch: opts.fetch } : {}) })
@@ -55,6 +58,7 @@ export async function runEdge(configPath: string, opts: EdgeAgentOptions & { wat
     watcher?.close();
     await watcher?.idle();
     await remote?.stop();
+    await editor?.stop();
     await agent.stop();
   } finally {
     process.off('SIGINT', onSignal);

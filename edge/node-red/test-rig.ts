@@ -38,8 +38,10 @@ points:
 export interface EdgeRig {
   dir: string;
   agent: EdgeAgent;
-  /** Publishes one gauge message as the device and waits until the agent has seen it. */
-  publish(level: number): Promise<void>;
+  /** Publishes one gauge message as the device and waits until the agent has seen it (not with `wait: false`: an edge in another process). */
+  publish(level: number, o?: { wait?: boolean }): Promise<void>;
+  /** Where the embedded broker listens. */
+  brokerPort: number;
   /** The alarm envelopes in the outbox, oldest first. */
   outbox(): AlarmEnvelope[];
   /** A named state document in the edge's state database. */
@@ -47,7 +49,7 @@ export interface EdgeRig {
 }
 
 /** Starts the edge (extra edge.yaml text appended); everything stops at the test's teardown. */
-export async function edgeRig(t: Test, o: { extraYaml?: string; clock?: Clock } = {}): Promise<EdgeRig> {
+export async function edgeRig(t: Test, o: { extraYaml?: string; clock?: Clock; brokerPort?: number } = {}): Promise<EdgeRig> {
   const dir = mkdtempSync(join(tmpdir(), 'gs-nodered-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   mkdirSync(join(dir, 'profiles'));
@@ -55,7 +57,7 @@ export async function edgeRig(t: Test, o: { extraYaml?: string; clock?: Clock } 
   const yaml = `
 edge: { id: town-nodered, dataDir: ./data }
 cloud: { url: http://127.0.0.1:${await freePort()}, token: gse_nodered_test }
-mqtt: { broker: { port: 0 } }
+mqtt: { broker: { port: ${o.brokerPort ?? 0} } }
 profiles: [./profiles]
 devices:
   - id: ${GAUGE}
@@ -81,10 +83,12 @@ ${o.extraYaml ?? ''}`;
   return {
     dir,
     agent,
-    async publish(level: number) {
+    brokerPort: broker,
+    async publish(level: number, p: { wait?: boolean } = {}) {
       client ??= await connectAsync(`mqtt://127.0.0.1:${broker}`, { username: GAUGE, password: PASSWORD, clientId: GAUGE, reconnectPeriod: 0 });
       await client.publishAsync(`devices/${GAUGE}/telemetry`, JSON.stringify({ level }), { qos: 1 });
       pushed++;
+      if (p.wait === false) return;
       await waitFor(`reading ${pushed} pushed`, () => ((agent.status().devices[0]?.pushed ?? 0) >= pushed ? true : undefined));
     },
     outbox: () => (db.prepare('SELECT payload FROM outbox ORDER BY seq').all() as Array<{ payload: string }>).map((r) => JSON.parse(r.payload) as AlarmEnvelope),
