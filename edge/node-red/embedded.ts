@@ -7,7 +7,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,8 +17,13 @@ import type { GridsenseNodeApi } from './bridge.js';
 import { isLoopback, type NodeRedSettings } from './config.js';
 import { bcryptLibrary } from './password.js';
 
-/** node-red-contrib-gridsense, the node package in this repository. */
-export const NODE_PACKAGE_DIR = fileURLToPath(new URL('../../node-red/', import.meta.url));
+/**
+ * node-red-contrib-gridsense, the node package in this repository: beside the sources, or — from a
+ * build in dist/ (which holds no node files) — in the checkout dist/ was built from.
+ */
+export const NODE_PACKAGE_DIR = ['../../node-red/', '../../../node-red/']
+  .map((p) => fileURLToPath(new URL(p, import.meta.url)))
+  .find((dir) => existsSync(join(dir, 'package.json'))) ?? fileURLToPath(new URL('../../node-red/', import.meta.url));
 /** HTTP-in nodes of flows answer under this path (behind the admin login, as basic auth). */
 export const HTTP_NODE_ROOT = '/api';
 
