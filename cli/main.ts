@@ -9,6 +9,7 @@ import { addEdgeEnrollCommand, addEdgesCommands } from './commands/edges.js';
 import { addFleetCommands } from './commands/fleet.js';
 import { addFirmwareCommands } from './commands/firmware.js';
 import { addEdgeSuperviseCommand } from './commands/edge-supervise.js';
+import { addNodeRedCommands } from './commands/node-red.js';
 
 const program = new Command();
 program
@@ -54,6 +55,7 @@ const edgeCommand = program
   });
 addEdgeEnrollCommand(edgeCommand);
 addEdgeSuperviseCommand(edgeCommand);
+addNodeRedCommands(program, edgeCommand);
 
 const profiles = program.command('profiles').description('device profiles (one YAML per model)');
 profiles

@@ -132,6 +132,10 @@ export const ERRORS = {
 
 
   // Node-RED nodes and embedded editor (appended)
+  GS_ERR_NODE_RED_MSG: { status: 400, message: 'a gridsense Node-RED node cannot take this message' },
+  GS_ERR_NODE_RED_AUTH: { status: 400, message: 'the embedded Node-RED editor needs admin credentials' },
+  GS_ERR_NODE_RED_START: { status: 503, message: 'the embedded Node-RED editor cannot start' },
+  GS_ERR_NODE_RED_NO_EDGE: { status: 503, message: 'no gridsense edge is connected to this Node-RED runtime' },
 
 
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -102,6 +102,8 @@ export class EdgeAgent {
   private readonly random: Random;
   private run?: Running;
   private starting?: Promise<void>;
+  /** Who else sees every reading after it is stored (a Node-RED flow): see tap(). */
+  private readonly taps = new Set<(readings: Reading[], device: DeviceConfig) => void>();
 
   /** The configuration running now; applyConfig() replaces it. */
   config: EdgeConfig;
@@ -160,6 +162,34 @@ export class EdgeAgent {
   /** Rule actions, evidence queue and uploader while running (status and tests). */
   get actions(): AlarmActions | undefined {
     return this.run?.actions;
+  }
+
+  /** Every reading, after the telemetry store took it; returns the untap. The listener must not throw. */
+  tap(listener: (readings: Reading[], device: DeviceConfig) => void): () => void {
+    this.taps.add(listener);
+    return () => void this.taps.delete(listener);
+  }
+
+  /**
+   * Alarm transitions made outside the rule engine (a Node-RED flow), committed as the rules' are:
+   * envelopes with the device's details into the outbox, with `state` (a named JSON document) in the
+   * same transaction. loadState reads such a document back.
+   */
+  putAlarms(alarms: RuleAlarm[], state?: { name: string; json: string }): void {
+    const r = this.run;
+    if (!r || r.closing) throw new GsError('GS_ERR_OUTBOX_CLOSED', 'the edge agent is not running');
+    const now = this.clock.now();
+    const envelopes = alarms.map((a) => toEnvelope(a, r.units.get(a.deviceId)?.config ?? { profile: '' }));
+    r.db.transaction(() => {
+      for (const e of envelopes) r.outbox.put({ key: alarmKey(e), kind: 'alarm', payload: e, createdAt: now });
+      if (state) RuleStateStore.in(r.db, state.name).save(state.json, now);
+    })();
+    this.logAlarms(envelopes);
+    if (envelopes.length > 0) r.uplink.nudge();
+  }
+
+  loadState(name: string): string | undefined {
+    return this.run ? RuleStateStore.in(this.run.db, name).load() : undefined;
   }
 
   status(): EdgeStatus {
@@ -267,7 +297,7 @@ export class EdgeAgent {
     await this.starting;
     const r = this.run;
     if (!r) throw new GsError('GS_ERR_CONFIG_INVALID', 'the edge agent is not running');
-    const fixed = (['edge', 'cloud', 'telemetry', 'outbox', 'mqtt', 'localApi', 'firmware'] as const).filter((k) => JSON.stringify(this.config[k]) !== JSON.stringify(next[k]));
+    const fixed = (['edge', 'cloud', 'telemetry', 'outbox', 'mqtt', 'localApi', 'firmware', 'nodeRed'] as const).filter((k) => JSON.stringify(this.config[k]) !== JSON.stringify(next[k]));
     if (fixed.length > 0) {
       throw new GsError('GS_ERR_CONFIG_INVALID', `${fixed.join(', ')} changed: that needs a restart of the edge`, fixed.map((k) => ({ path: `/${k}`, message: 'changes only with a restart' })));
     }
@@ -443,6 +473,7 @@ export class EdgeAgent {
     if (!entry || entry.config !== device) return;
     run.telemetry.write(readings);
     run.summariser?.observe(readings);
+    for (const tap of this.taps) tap(readings, device);
     for (const r of readings) {
       if (r.point === 'battery_percent' && r.quality === 'good' && typeof r.value === 'number') run.battery.set(device.id, Math.max(0, Math.min(100, r.value)));
     }

@@ -20,6 +20,7 @@ import { actionTargetProblems } from './actions/check.js';
 import type { ConnectionConfig } from './drivers/driver.js';
 import type { DriverRegistry } from './drivers/registry.js';
 import { checkFirmwareSection } from './firmware/config.js';
+import { resolveNodeRedSection, type NodeRedSection } from './node-red/config.js';
 
 
 const DEFAULT_POLL = '10s';
@@ -111,6 +112,8 @@ export class ConfigChecker {
     const devices = this.checkDevices(doc.devices, ruleFiles);
     this.details.push(...actionTargetProblems(devices, (id) => (this.profiles.has(id) ? this.profiles.get(id) : undefined), ruleFiles.map((f) => this.ruleSets.get(f)).filter((s): s is RuleSet => s !== undefined), this.file));
     const firmware = checkFirmwareSection(doc.firmware, this.baseDir, (d) => this.add(d.path, d.message));
+    const nodeRed = schemaOk && isObj(doc.nodeRed) ? resolveNodeRedSection(doc.nodeRed as NodeRedSection) : undefined;
+    for (const p of nodeRed?.problems ?? []) this.add(p.path, p.message);
     if (!schemaOk || this.details.length > 0 || !cloud) return undefined;
     const edge = doc.edge as { id: string; dataDir: string };
     return {
@@ -120,6 +123,7 @@ export class ConfigChecker {
       telemetry,
       outbox,
       mqtt: this.mqtt,
+      ...(nodeRed?.settings ? { nodeRed: nodeRed.settings } : {}),
       profileDirs,
       ruleFiles,
       devices,

@@ -5,6 +5,7 @@ import { Duration } from '../contracts/duration.js';
 import { Location } from '../contracts/geo.js';
 import { MqttSection } from './broker/config.js';
 import { FirmwareSection } from './firmware/config.js';
+import { NodeRedSection } from './node-red/config.js';
 
 /**
  * Device and edge ids end up in alarm ids, URLs and log lines: keep them to the characters the alarm
@@ -114,6 +115,7 @@ export const EdgeConfigFile = Type.Object(
     outbox: Type.Optional(OutboxSection),
     mqtt: Type.Optional(MqttSection),
     firmware: Type.Optional(FirmwareSection),
+    nodeRed: Type.Optional(NodeRedSection),
     profiles: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
     rules: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
     devices: Type.Array(DeviceSection),

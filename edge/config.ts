@@ -11,6 +11,7 @@ import type { DriverRegistry } from './drivers/registry.js';
 import { parseYamlWithLines, withLine, YamlSyntaxError, type ParsedYaml } from '../contracts/yaml.js';
 import { resolveMqttSection, type MqttSection, type MqttSettings } from './broker/config.js';
 import type { FirmwareSettings } from './firmware/config.js';
+import type { NodeRedSettings } from './node-red/config.js';
 
 export interface DeviceConfig {
   id: string;
@@ -54,6 +55,8 @@ export interface EdgeConfig {
   mqtt: MqttSettings;
   /** Firmware campaigns (edge/firmware/); absent when edge.yaml has no `firmware:` section. */
   firmware?: FirmwareSettings;
+  /** The embedded Node-RED editor, when edge.yaml has a `nodeRed:` section. */
+  nodeRed?: NodeRedSettings;
   /** Profile folders, absolute: the bundled library first, then the config's own. */
   profileDirs: string[];
   /** Rule files to load, absolute: the config's `rules`, then the default rules of the profiles in use. */

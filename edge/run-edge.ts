@@ -8,12 +8,13 @@ import { effectiveConfig, readCachedDesired, RemoteConfigClient } from './remote
 import { systemScheduler } from './scheduler.js';
 import { EDGE_VERSION } from './heartbeat.js';
 import { notifyHealthy } from './firmware/supervised.js';
+import { nodeRedPlan, startNodeRed, type NodeRedFlags } from './node-red/run.js';
 
 /**
  * `gridsense edge --config edge.yaml`: runs the agent until SIGINT or SIGTERM, then stops it cleanly
  * (timers cleared, sockets and files closed) and resolves. A second signal while stopping exits at once.
  */
-export async function runEdge(configPath: string, opts: EdgeAgentOptions & { watch?: boolean } = {}): Promise<void> {
+export async function runEdge(configPath: string, opts: EdgeAgentOptions & { watch?: boolean; nodeRed?: NodeRedFlags } = {}): Promise<void> {
   const logger = opts.logger ?? createLogger();
   const local = loadEdgeConfig(configPath);
   // A cloud-managed edge starts with the devices the cloud last gave it, even while the uplink is down.
@@ -28,7 +29,9 @@ export async function runEdge(configPath: string, opts: EdgeAgentOptions & { wat
   }
   const agent = new EdgeAgent(initial, { ...opts, logger });
   if (initial !== local) agent.configVersion = cached!.version;
+  const nodeRed = nodeRedPlan(local, opts.nodeRed);
   await agent.start();
+  const editor = nodeRed ? await startNodeRed(agent, nodeRed, logger).catch(async (err: unknown) => { await agent.stop(); throw err; }) : undefined;
   // Under the supervisor (gridsense edge supervise), a release that got this far is healthy: no rollback.
   notifyHealthy(EDGE_VERSION);
   const scheduler = opts.scheduler ?? systemScheduler;
@@ -59,6 +62,7 @@ export async function runEdge(configPath: string, opts: EdgeAgentOptions & { wat
     watcher?.close();
     await watcher?.idle();
     await remote?.stop();
+    await editor?.stop();
     await agent.stop();
   } finally {
     process.off('SIGINT', onSignal);
