@@ -28,6 +28,7 @@ import { DevicePoller, type PollerStatus } from './poller.js';
 import type { DeviceProfile as Profile } from '../contracts/profile.js';
 import { systemScheduler, type Random, type Scheduler, type TimerHandle } from './scheduler.js';
 import { RuleStateStore } from './state/rule-state.js';
+import { RuleStateRows } from './state/rule-rows.js';
 import { createTelemetryStore, type TelemetryStore } from './telemetry/index.js';
 import { Summariser } from './summaries.js';
 import { ruleDeviceOf } from './rule-device.js';
@@ -69,14 +70,19 @@ interface DeviceUnit {
 interface Running {
   db: Database.Database;
   outbox: SqliteOutbox;
-  ruleState: RuleStateStore;
+  ruleRows: RuleStateRows;
   engine: RuleEngine;
   telemetry: TelemetryStore;
   uplink: Uplink;
   drivers: DriverRegistry;
   /** By device id, in configuration order. */
   units: Map<string, DeviceUnit>;
-  savedState?: string;
+  /** The rule state rows as committed (JSON by key): what a failed commit puts the engine back to. */
+  savedRules: Map<string, string>;
+  /** Each device's next rule due time (absent: none), kept up to date per change; the timer takes the min. */
+  ruleDue: Map<string, number>;
+  /** Device ids by site, for `all:` rules whose one state (per site) sets the due time of every member. */
+  sites: Map<string, string[]>;
   health: HealthTracker;
   healthState: RuleStateStore;
   healthTimer?: { at: number; handle: TimerHandle };
@@ -216,8 +222,8 @@ export class EdgeAgent {
     const cleanup: Array<() => Promise<void> | void> = [() => void db.close()];
     try {
       const outbox = SqliteOutbox.in(db, clock, config.outbox ? { maxBytes: config.outbox.maxBytes } : {});
-      const ruleState = RuleStateStore.in(db);
-      const savedState = this.restoreRules(engine, ruleState);
+      const ruleRows = RuleStateRows.in(db);
+      const savedRules = this.restoreRules(engine, ruleRows);
 
       const telemetry = createTelemetryStore(config.telemetry, { dataDir: config.edge.dataDir, ...deps, logger });
       await telemetry.start();
@@ -242,8 +248,8 @@ export class EdgeAgent {
         logger: logger.child({ component: 'heartbeat' }), report: () => this.heartbeatOf(run), ...(this.opts.fetch ? { fetch: this.opts.fetch } : {}),
       });
       const run: Running = {
-        db, outbox, ruleState, engine, telemetry, uplink, drivers, units: new Map(),
-        ...(savedState !== undefined ? { savedState } : {}), health: new HealthTracker([]), healthState: RuleStateStore.in(db, 'health'),
+        db, outbox, ruleRows, engine, telemetry, uplink, drivers, units: new Map(),
+        savedRules, ruleDue: new Map(), sites: new Map(), health: new HealthTracker([]), healthState: RuleStateStore.in(db, 'health'),
         startedAt: clock.now(), battery: new Map(), heartbeat,
         actions: new AlarmActions({
           config, db, ...deps, logger, telemetry, ...(this.opts.fetch ? { fetch: this.opts.fetch } : {}),
@@ -259,6 +265,7 @@ export class EdgeAgent {
         run.units.set(device.id, this.openUnit(run, device, profiles.get(device.profile), Math.floor((i / config.devices.length) * device.pollIntervalMs)));
       });
       run.health = this.healthTrackerFor(run);
+      run.sites = sitesOf(run.units);
       this.restoreHealth(run);
       if (config.telemetry.summaryIntervalMs) {
         run.summariser = new Summariser({
@@ -328,7 +335,11 @@ export class EdgeAgent {
       units.set(d.id, unit);
     }
     r.units = units;
+    // The new engine was imported whole: its first commit rewrites every row, and every due is new.
     r.engine = engine;
+    r.sites = sitesOf(units);
+    r.ruleDue.clear();
+    this.refreshDue(r, units.keys());
     this.config = next;
     const health = r.health.exportState();
     r.health = this.healthTrackerFor(r);
@@ -400,16 +411,24 @@ export class EdgeAgent {
     })));
   }
 
-  /** Loads the saved rule state; a state that cannot be read is logged and replaced, never fatal. */
-  private restoreRules(engine: RuleEngine, store: RuleStateStore): string | undefined {
+  /**
+   * Loads the saved rule state (rows; an older edge's whole document is migrated to rows once) and
+   * returns it as committed. Unreadable rows are logged and dropped, never fatal; after any import
+   * the engine's first commit rewrites every row, so the disk then holds exactly what the engine has.
+   */
+  private restoreRules(engine: RuleEngine, store: RuleStateRows): Map<string, string> {
     const saved = store.load();
-    if (saved === undefined) return undefined;
+    if (saved.migrated) this.logger.info({ entries: Object.keys(saved.state).length }, 'rule state moved from the single document to one row per key');
+    if (saved.unreadable.length > 0) {
+      this.logger.error({ code: 'GS_ERR_STATE_CORRUPT', unreadable: saved.unreadable.slice(0, 20), count: saved.unreadable.length }, 'saved rule state entries cannot be read; those rules start afresh');
+    }
     try {
-      this.logDropped(engine.importState(JSON.parse(saved)).dropped);
-      return saved;
+      this.logDropped(engine.importState(saved.state).dropped);
+      return new Map(Object.entries(saved.state).map(([k, v]) => [k, JSON.stringify(v)]));
     } catch (err) {
       this.logger.error({ ...errFields(err), code: 'GS_ERR_STATE_CORRUPT' }, 'saved rule state cannot be read; starting the rules afresh');
-      return undefined;
+      engine.importState({}); // an empty import still marks everything for a rewrite: the bad rows go
+      return new Map();
     }
   }
 
@@ -480,7 +499,8 @@ export class EdgeAgent {
     const now = this.clock.now();
     const alarms: RuleAlarm[] = [];
     for (const r of readings) alarms.push(...run.engine.process(r, entry.rule, now));
-    this.commitRules(run, alarms, now, device);
+    const touched = this.commitRules(run, alarms, now, device);
+    this.refreshDue(run, [device.id], touched);
     this.armRuleTimer(run);
   }
 
@@ -490,16 +510,38 @@ export class EdgeAgent {
     const now = this.clock.now();
     const alarms: RuleAlarm[] = [];
     for (const u of units) alarms.push(...run.engine.tick(u.rule, now));
-    this.commitRules(run, alarms, now);
+    const touched = this.commitRules(run, alarms, now);
+    this.refreshDue(run, units.map((u) => u.config.id), touched);
     this.armRuleTimer(run);
   }
 
+  /**
+   * Recomputes the cached due time of these devices and of every device whose rule state changed:
+   * a device's own key, or a site key (an `all:` rule), which moves every device of that site.
+   * `touched` 'all': the whole state was replaced (a rollback), so every device.
+   */
+  private refreshDue(run: Running, ids: Iterable<string>, touched: readonly string[] | 'all' = []): void {
+    if (touched === 'all') ids = run.units.keys();
+    const todo = new Set(ids);
+    if (touched !== 'all') {
+      for (const key of touched) {
+        const rest = key.slice(key.indexOf('|') + 1);
+        if (!rest.startsWith('@')) todo.add(rest);
+        else for (const id of run.sites.get(rest.slice(1)) ?? []) todo.add(id);
+      }
+    }
+    for (const id of todo) {
+      const u = run.units.get(id);
+      const at = u ? run.engine.nextDue(u.rule) : undefined;
+      if (at === undefined) run.ruleDue.delete(id);
+      else run.ruleDue.set(id, at);
+    }
+  }
+
+  /** Arms the timer at the earliest cached due time: number compares over the devices, no rule work. */
   private armRuleTimer(run: Running): void {
     let at: number | undefined;
-    for (const u of run.units.values()) {
-      const due = run.engine.nextDue(u.rule);
-      if (due !== undefined && (at === undefined || due < at)) at = due;
-    }
+    for (const due of run.ruleDue.values()) if (at === undefined || due < at) at = due;
     if (run.ruleTimer && run.ruleTimer.at === at) return;
     if (run.ruleTimer) this.scheduler.clearTimeout(run.ruleTimer.handle);
     run.ruleTimer = undefined;
@@ -512,30 +554,45 @@ export class EdgeAgent {
   }
 
   /**
-   * New alarms plus the rule state in one transaction. An alarm may be on another device than the
+   * New alarms plus the rule state rows they came with, in one transaction: only the rows changed
+   * since the last commit (or every row after an import). An alarm may be on another device than the
    * reading's (a rule combining a building's sensors), so each envelope takes its own device's details.
+   * Returns the state keys that changed (for the due times), or 'all' after a rollback.
    */
-  private commitRules(run: Running, alarms: RuleAlarm[], now: number, fallback?: DeviceConfig): void {
-    const state = JSON.stringify(run.engine.exportState());
-    const stateChanged = state !== run.savedState;
-    if (alarms.length === 0 && !stateChanged) return;
+  private commitRules(run: Running, alarms: RuleAlarm[], now: number, fallback?: DeviceConfig): string[] {
+    const changes = run.engine.takeChanges();
+    const touched = [...changes.set.keys(), ...changes.deleted];
+    // Serialised now, before the engine runs again; a row equal to the committed one is not rewritten.
+    const set = new Map<string, string>();
+    for (const [key, state] of changes.set) {
+      const json = JSON.stringify(state);
+      if (changes.all || run.savedRules.get(key) !== json) set.set(key, json);
+    }
+    const deleted = changes.all ? [] : changes.deleted.filter((k) => run.savedRules.has(k));
+    const write = changes.all || set.size > 0 || deleted.length > 0;
+    if (alarms.length === 0 && !write) return touched;
     const envelopes = alarms.map((a) => toEnvelope(a, run.units.get(a.deviceId)?.config ?? fallback ?? { profile: '' }));
     try {
       run.db.transaction(() => {
         for (const e of envelopes) run.outbox.put({ key: alarmKey(e), kind: 'alarm', payload: e, createdAt: now });
-        if (stateChanged) run.ruleState.save(state, now);
+        if (write) run.ruleRows.write({ all: changes.all, set, deleted }, now);
       })();
     } catch (err) {
       // Nothing was committed (disk full, I/O error): put the rules back where the disk says they are,
-      // so the next reading raises again instead of the alarm being lost between memory and disk.
-      run.engine.importState(run.savedState === undefined ? {} : JSON.parse(run.savedState));
+      // so the next reading raises again instead of the alarm being lost between memory and disk. The
+      // import marks everything for the next commit, which rewrites every row.
+      run.engine.importState(Object.fromEntries([...run.savedRules].map(([k, json]) => [k, JSON.parse(json) as unknown])));
+      this.refreshDue(run, [], 'all');
       throw err;
     }
-    run.savedState = state;
+    if (changes.all) run.savedRules.clear();
+    for (const k of deleted) run.savedRules.delete(k);
+    for (const [k, json] of set) run.savedRules.set(k, json);
     this.logAlarms(envelopes);
     if (envelopes.length > 0) run.uplink.nudge();
     // Stored first, acted on after: a siren or a camera never holds back (or undoes) an alarm.
     if (alarms.length > 0) run.actions.run(run.engine.intents(alarms));
+    return touched;
   }
 
   private logDropped(dropped: Array<{ key: string; reason: string }>): void {
@@ -545,4 +602,16 @@ export class EdgeAgent {
 
 function localDevice(u: DeviceUnit | undefined): { id: string; name: string; profile: string; kind: string } {
   return { id: u?.config.id ?? '', name: u?.config.name ?? '', profile: u?.profile.id ?? '', kind: u?.profile.kind ?? '' };
+}
+
+/** Device ids by site (RuleDevice.site), for the `all:` rules' per-site state. */
+function sitesOf(units: Map<string, DeviceUnit>): Map<string, string[]> {
+  const sites = new Map<string, string[]>();
+  for (const [id, u] of units) {
+    if (u.rule.site === undefined) continue;
+    const ids = sites.get(u.rule.site);
+    if (ids) ids.push(id);
+    else sites.set(u.rule.site, [id]);
+  }
+  return sites;
 }

@@ -1,6 +1,7 @@
 // Runs every applicable rule over a reading (process) or over time passing (tick), and keeps each
 // rule's state in memory: per (rule, device), or per (rule, site) for `all:` rules. Shared by the edge
-// (live) and the backtest (history); persistence is the caller's: exportState/importState.
+// (live) and the backtest (history); persistence is the caller's: exportState/importState for a whole
+// snapshot, takeChanges for what changed since the last take (the edge writes only those rows).
 import { GsError, type ErrorDetail } from '../contracts/errors.js';
 import type { Reading } from '../contracts/reading.js';
 import { actionIntents, type ActionIntent } from './actions.js';
@@ -16,6 +17,17 @@ export const siteStateKey = (ruleId: string, site: string): string => `${ruleId}
 /** The state of a rule that has none yet: one shared object, so rules can cache what they read from it. */
 const NO_STATE: RuleState = Object.freeze({}) as RuleState;
 
+/**
+ * The state entries changed since the last takeChanges. `all`: everything was replaced (importState),
+ * so `set` holds every entry and whatever else a store kept is stale — rewrite, do not patch.
+ */
+export interface StateChanges {
+  all: boolean;
+  /** Live entries, not copies: serialise them before the engine runs again. */
+  set: Map<string, RuleState>;
+  deleted: string[];
+}
+
 /** What importState did not take as it was. */
 export interface StateImportReport {
   /** Entries of loaded rules in which some fields could not be read and were dropped, with why. */
@@ -28,6 +40,9 @@ export class RuleEngine {
   private readonly states = new Map<string, RuleState>();
   /** The rules that apply to a device, by device object (the edge keeps one per device). */
   private readonly applicable = new WeakMap<RuleDevice, CompiledRule[]>();
+  /** Keys set or deleted since the last takeChanges; `replaced`: importState ran since. */
+  private readonly dirty = new Set<string>();
+  private replaced = false;
 
   /** Throws GS_ERR_RULE_INVALID when two sets define the same rule id: state and overrides key on it. */
   constructor(readonly ruleSets: RuleSet[]) {
@@ -99,6 +114,28 @@ export class RuleEngine {
     return next;
   }
 
+  /**
+   * What changed since the last call (or since construction), and forget it: the caller persists
+   * exactly these entries. Costs O(changed), not O(all state), unless importState ran in between.
+   */
+  takeChanges(): StateChanges {
+    const set = new Map<string, RuleState>();
+    const deleted: string[] = [];
+    const all = this.replaced;
+    if (all) {
+      for (const [k, v] of this.states) set.set(k, v);
+    } else {
+      for (const k of this.dirty) {
+        const v = this.states.get(k);
+        if (v === undefined) deleted.push(k);
+        else set.set(k, v);
+      }
+    }
+    this.dirty.clear();
+    this.replaced = false;
+    return { all, set, deleted };
+  }
+
   /** The live state; read it, do not change it (setState replaces it). */
   getState(ruleId: string, deviceId: string): Readonly<RuleState> | undefined {
     return this.states.get(stateKey(ruleId, deviceId));
@@ -140,6 +177,7 @@ export class RuleEngine {
     if (details.length > 0) throw new GsError('GS_ERR_RULE_INVALID', 'saved rule state is not valid', details);
     const report: StateImportReport = { dropped: [] };
     this.states.clear();
+    this.replaced = true;
     for (const [key, value] of Object.entries(saved as Record<string, RuleState>)) {
       const rule = this.byId.get(key.slice(0, key.indexOf('|')));
       const scoped = key.includes('|@') ? 'site' : 'device';
@@ -177,7 +215,11 @@ export class RuleEngine {
 
   private setStateByKey(key: string, state: RuleState): void {
     // An empty state is the same as none; dropping it keeps the map (and the saved file) small.
-    if (Object.keys(state).length === 0) this.states.delete(key);
-    else this.states.set(key, state);
+    if (Object.keys(state).length === 0) {
+      if (this.states.delete(key)) this.dirty.add(key);
+    } else {
+      this.states.set(key, state);
+      this.dirty.add(key);
+    }
   }
 }
