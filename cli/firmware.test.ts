@@ -1,29 +1,67 @@
-// The firmware commands as a release engineer and a technician run them: child processes against a
-// real cloud on loopback — keygen, sign, register the key, upload (and a damaged or re-labelled
-// image refused), a campaign created, shown, paused, resumed, aborted.
+// The firmware commands as a release engineer and a technician run them, against a real cloud on
+// loopback — keygen, sign, register the key, upload (and a damaged or re-labelled image refused), a
+// campaign created, shown, paused, resumed, aborted. One upload runs the real `gridsense` binary as a
+// child process (main.ts wiring, the bytes over the wire, exit codes); the rest runs the same
+// commander commands (addFirmwareCommands) in this process, which costs no TypeScript compile per step.
 import t from 'tap';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Command, CommanderError } from 'commander';
 import { startCloud } from '../cloud/server.js';
+import { isGsError } from '../contracts/errors.js';
 import { keyIdOf, sha256Hex, verifyManifest } from '../contracts/firmware.js';
+import { addFirmwareCommands } from './commands/firmware.js';
 
 const BIN = fileURLToPath(new URL('../bin/gridsense.js', import.meta.url));
 const ADMIN = 'gsa_cli-firmware-admin-token';
 
-function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
+interface Ran {
+  code: number;
+  out: string;
+  err: string;
+}
+
+/** The real binary in a child process. */
+function run(args: string[], env: Record<string, string> = {}): Promise<Ran> {
   return new Promise((resolve) => {
     execFile(process.execPath, [BIN, ...args], { timeout: 60_000, env: { ...process.env, ...env } }, (error, out, err) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, out, err }));
   });
 }
 
-// A dozen CLI processes, each compiling TypeScript on start: slow on a busy machine.
-t.setTimeout(300_000);
+/**
+ * `gridsense firmware …` in this process: the same commands, a fresh program each time (commander keeps
+ * parsed options), stdout and stderr captured, a GsError ending it with code 2 as cli/main.ts does.
+ */
+async function cli(args: string[]): Promise<Ran> {
+  const r: Ran = { code: 0, out: '', err: '' };
+  const program = new Command('gridsense').exitOverride().configureOutput({ writeOut: (s) => (r.out += s), writeErr: (s) => (r.err += s) });
+  addFirmwareCommands(program);
+  const stdout = process.stdout.write;
+  const stderr = process.stderr.write;
+  process.stdout.write = ((chunk: string | Uint8Array) => ((r.out += String(chunk)), true)) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => ((r.err += String(chunk)), true)) as typeof process.stderr.write;
+  try {
+    await program.parseAsync(['firmware', ...args], { from: 'user' });
+  } catch (err) {
+    if (isGsError(err)) {
+      r.code = 2;
+      r.err += `${err.describe()}\n`;
+    } else if (err instanceof CommanderError) {
+      r.code = err.exitCode;
+    } else {
+      throw err;
+    }
+  } finally {
+    process.stdout.write = stdout;
+    process.stderr.write = stderr;
+  }
+  return r;
+}
 
 t.test('keygen, sign, keys add, upload, campaign create/show/pause/resume/abort', async (t) => {
-  t.setTimeout(280_000);
   process.env.GRIDSENSE_FIRMWARE_SWEEP_MS = '0';
   const cloud = await startCloud({ port: 0, db: ':memory:', adminToken: ADMIN, logger: false });
   t.teardown(() => cloud.close());
@@ -40,55 +78,73 @@ t.test('keygen, sign, keys add, upload, campaign create/show/pause/resume/abort'
 
   // On the release machine: no cloud needed.
   const keys = join(dir, 'keys');
-  const gen = await run(['firmware', 'keygen', '--out', keys]);
+  const gen = await cli(['keygen', '--out', keys]);
   t.equal(gen.code, 0, gen.err);
   const priv = join(keys, 'firmware-signing.key');
   const pub = join(keys, 'firmware-signing.pub');
   t.equal(statSync(priv).mode & 0o777, 0o600, 'the private key is 0600');
   const keyId = keyIdOf(readFileSync(pub, 'utf8'));
   t.match(gen.out, `key ${keyId}`);
-  t.equal((await run(['firmware', 'keygen', '--out', keys])).code, 2, 'an existing pair is not overwritten');
+  const again = await cli(['keygen', '--out', keys]);
+  t.equal(again.code, 2, 'an existing pair is not overwritten');
+  t.match(again.err, /GS_ERR_CONFIG_INVALID: .*exists; pass --force/);
 
   const image = join(dir, 'gauge-2.0.0.bin');
   const bytes = Buffer.alloc(300_000, 7);
   writeFileSync(image, bytes);
-  const signed = await run(['firmware', 'sign', image, '--key', priv, '--version', '2.0.0', '--profile', 'generic/radar-water-level-gauge']);
+  const signed = await cli(['sign', image, '--key', priv, '--version', '2.0.0', '--profile', 'generic/radar-water-level-gauge']);
   t.equal(signed.code, 0, signed.err);
   const sig = JSON.parse(readFileSync(`${image}.sig.json`, 'utf8')) as { manifest: { version: string; sha256: string; size: number; profiles: string[] }; signature: string; keyId: string };
   t.same(JSON.parse(signed.out), sig, 'printed and written alike');
   t.match(sig, { manifest: { version: '2.0.0', sha256: sha256Hex(bytes), size: bytes.length, profiles: ['generic/radar-water-level-gauge'] }, keyId });
   t.ok(verifyManifest(sig.manifest, sig.signature, [readFileSync(pub, 'utf8')]), 'the signature verifies with the public key');
+  t.equal((await cli(['sign', image, '--key', pub, '--version', '2.0.0', '--profile', 'p'])).code, 2, 'signing with the public key is refused');
 
   // Against the cloud.
-  const added = await run(['firmware', 'keys', 'add', pub, '--name', 'county release 2026'], env);
+  for (const [k, v] of Object.entries(env)) {
+    const before = process.env[k];
+    process.env[k] = v;
+    t.teardown(() => (before === undefined ? delete process.env[k] : (process.env[k] = before)));
+  }
+  const added = await cli(['keys', 'add', pub, '--name', 'county release 2026']);
   t.equal(added.code, 0, added.err);
   t.match(added.out, `key ${keyId} (county release 2026) registered`);
+  t.match((await cli(['keys', 'list'])).out, new RegExp(`^${keyId}\tcounty release 2026\t.*\ttrusted$`, 'm'));
 
   const other = join(dir, 'other.bin');
   writeFileSync(other, Buffer.alloc(10, 1));
-  const mismatch = await run(['firmware', 'upload', other, '--sig', `${image}.sig.json`], env);
+  const mismatch = await cli(['upload', other, '--sig', `${image}.sig.json`]);
   t.equal(mismatch.code, 2);
   t.match(mismatch.err, /GS_ERR_FIRMWARE_CHECKSUM: .*other.bin is not the image/);
   const relabelled = join(dir, 'relabelled.sig.json');
   writeFileSync(relabelled, JSON.stringify({ ...sig, manifest: { ...sig.manifest, version: '9.0.0' } }));
-  const forged = await run(['firmware', 'upload', image, '--sig', relabelled], env);
+  const forged = await cli(['upload', image, '--sig', relabelled]);
   t.equal(forged.code, 2);
   t.match(forged.err, /GS_ERR_FIRMWARE_SIGNATURE/, 'the cloud refuses a signature relabelled to another version');
 
+  // The one child process: the installed binary uploads the image.
   const up = await run(['firmware', 'upload', image], env);
   t.equal(up.code, 0, up.err);
   const artifact = /^artifact (\S+): version 2\.0\.0, 300000 bytes/m.exec(up.out)?.[1];
   t.ok(artifact, up.out);
+  t.match((await cli(['artifacts'])).out, `${artifact}\t2.0.0\tgeneric/radar-water-level-gauge\t300000\t`);
 
-  const created = await run(['firmware', 'campaign', 'create', '--artifact', artifact!, '--name', 'gauges 2.0.0', '--waves', '0.5,1', '--jitter', '10m', '--window', '01:00-05:00', '--max-in-flight', '1', '--start'], env);
+  const created = await cli(['campaign', 'create', '--artifact', artifact!, '--name', 'gauges 2.0.0', '--waves', '0.5,1', '--jitter', '10m', '--window', '01:00-05:00', '--max-in-flight', '1', '--start']);
   t.equal(created.code, 0, created.err);
   t.match(created.out, /^campaign (\S+) \(gauges 2\.0\.0\): running 升级中/m);
   t.match(created.out, /jitter 600 s .* window 01:00-05:00 {3}per edge 1/);
   t.match(created.out, /▶ wave 1 {2}50% cumulative, 1 job\(s\)/);
   const id = /^campaign (\S+)/m.exec(created.out)![1]!;
-  t.equal((await run(['firmware', 'campaign', 'pause', id], env)).out, `${id}: paused 已暂停, wave 1 of 2\n`);
-  t.equal((await run(['firmware', 'campaign', 'resume', id], env)).out, `${id}: running 升级中, wave 1 of 2\n`);
-  t.equal((await run(['firmware', 'campaign', 'abort', id], env)).out, `${id}: aborted 已中止, wave 1 of 2\n`);
-  const shown = await run(['firmware', 'campaign', 'show', id], env);
+  const badWindow = await cli(['campaign', 'create', '--artifact', artifact!, '--window', '1am-5am']);
+  t.equal(badWindow.code, 2);
+  t.match(badWindow.err, /GS_ERR_VALIDATION: --window "1am-5am" is not HH:MM-HH:MM/);
+  t.equal((await cli(['campaign', 'pause', id])).out, `${id}: paused 已暂停, wave 1 of 2\n`);
+  t.equal((await cli(['campaign', 'resume', id])).out, `${id}: running 升级中, wave 1 of 2\n`);
+  t.equal((await cli(['campaign', 'abort', id])).out, `${id}: aborted 已中止, wave 1 of 2\n`);
+  const shown = await cli(['campaign', 'show', id]);
   t.match(shown.out, /jobs {7}2 total: 0 succeeded, 0 failed, 0 to go \(0 under way\), 2 cancelled/);
+  const jobs = (await cli(['campaign', 'jobs', id, '--state', 'cancelled'])).out.trim().split('\n');
+  t.equal(jobs.length, 2);
+  t.ok(jobs.every((l) => /\twave [12]\twl-[12]\ttown-a\tcancelled$/.test(l)), jobs.join('\n'));
+  t.equal((await cli(['campaign', 'show', 'NOPE'])).code, 2, 'an unknown campaign');
 });

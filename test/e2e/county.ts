@@ -4,7 +4,9 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
 import { stringify as toYaml } from 'yaml';
+import type { Clock } from '../../contracts/clock.js';
 import { startCloud } from '../../cloud/server.js';
 import { createTestSchema, TEST_PG } from '../../cloud/db/test-database.js';
 
@@ -15,6 +17,8 @@ export interface County {
   dir: string;
   url: string;
   edgeToken: string;
+  /** The cloud's app, for what a test drives directly (e.g. app.firmware.sweep()). */
+  app: FastifyInstance;
   close(): Promise<void>;
 }
 
@@ -29,18 +33,37 @@ async function countyDatabase(dir: string): Promise<string> {
   return url;
 }
 
-export async function startCounty(opts: { dir?: string; port?: number; edgeId?: string } = {}): Promise<County> {
+/** `clock`: the cloud's injected clock (default the system's), for tests that move time on. */
+export async function startCounty(opts: { dir?: string; port?: number; edgeId?: string; clock?: Clock } = {}): Promise<County> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'gridsense-e2e-'));
   const db = databases.get(dir) ?? (await countyDatabase(dir));
   databases.set(dir, db);
-  const cloud = await startCloud({ port: opts.port ?? 0, host: '127.0.0.1', db, adminToken: ADMIN_TOKEN, logger: false });
+  const cloud = await startCloud({ port: opts.port ?? 0, host: '127.0.0.1', db, adminToken: ADMIN_TOKEN, logger: false, ...(opts.clock ? { clock: opts.clock } : {}) });
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` };
   const grids = await fetch(`${cloud.url}/api/v1/grids/import`, { method: 'POST', headers, body: readFileSync(GRIDS, 'utf8') });
   if (!grids.ok) throw new Error(`grid import: ${grids.status} ${await grids.text()}`);
   const edge = await fetch(`${cloud.url}/api/v1/edges`, { method: 'POST', headers, body: JSON.stringify({ id: opts.edgeId ?? 'town-qingquan', name: 'Qingquan' }) });
   if (!edge.ok) throw new Error(`edge create: ${edge.status} ${await edge.text()}`);
   const { token } = (await edge.json()) as { token: string };
-  return { dir, url: cloud.url, edgeToken: token, close: () => cloud.close() };
+  return { dir, url: cloud.url, edgeToken: token, app: cloud.app, close: () => cloud.close() };
+}
+
+/**
+ * Closes the county's cloud without waiting on its clients' connections: for a teardown, once the test's
+ * edges have stopped. undici may open a connection for a request that was aborted while it queued and
+ * then never send it; Node's server.close() waits for such a connection until its headers timeout (a
+ * minute), so a plain close() could hold a test that long.
+ */
+export async function closeCountyNow(county: County): Promise<void> {
+  const closing = county.close();
+  // Until the server stops listening, such a connection may still come in: cut them as they come.
+  const cut = setInterval(() => county.app.server.closeAllConnections(), 50);
+  county.app.server.closeAllConnections();
+  try {
+    await closing;
+  } finally {
+    clearInterval(cut);
+  }
 }
 
 /** Restarts a cloud on an existing db file (no grid import, no edge creation: they are in the db). */
