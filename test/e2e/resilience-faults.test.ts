@@ -170,12 +170,18 @@ t.test('uplink flapping: cut, restored and answers lost throughout a burst; ever
   await agent.start();
   t.teardown(() => agent.stop());
 
-  // The link changes state at every step of the burst: down, lossy, up…
-  const modes = ['refuse', 'swallow-response', 'forward', 'refuse', 'swallow-response', 'refuse'] as const;
-  let step = 0;
-  const cycles = 4;
-  await burst(agent, gauge.port, cycles, () => {
-    proxy.mode = modes[step++ % modes.length]!;
+  // The link changes state at every step of the burst: down, lossy, down, up, lossy. It starts down, so
+  // the first raises wait in the outbox; a lossy or down step lasts until the uplink has tried the link
+  // in that state at least once (whatever its backoff), so the test does not depend on timing.
+  proxy.mode = 'refuse';
+  const modes = ['swallow-response', 'refuse', 'forward', 'swallow-response'] as const;
+  const cycles = modes.length;
+  await burst(agent, gauge.port, cycles, async (i) => {
+    const mode = modes[i]!;
+    const mark = proxy.seen.length;
+    proxy.mode = mode;
+    if (mode === 'forward' || agent.status().outboxDepth === 0) return;
+    await waitFor(`the uplink to try the link while ${mode}`, () => (proxy.seen.slice(mark).some((s) => s.mode === mode) ? true : undefined), 120_000);
   });
   t.ok(proxy.seen.some((s) => s.mode === 'refuse') && proxy.seen.some((s) => s.mode === 'swallow-response'), 'the link was cut and lossy');
   proxy.mode = 'forward';
