@@ -32,7 +32,7 @@ import { MqttDriver } from '../edge/drivers/mqtt/driver.js';
 import { samplePayload, sampleRawValue } from '../edge/drivers/mqtt/codec.js';
 import { OpcuaDriver } from '../edge/drivers/opcua/driver.js';
 import { CameraRuntime, OnvifCameraDriver, RtspCameraDriver } from '../edge/drivers/camera/driver.js';
-import { isEventPoint, isProbePoint } from '../edge/cameras/readings.js';
+import { isClockPoint, isEventPoint, isProbePoint } from '../edge/cameras/readings.js';
 import { hashPassword } from '../edge/broker/password.js';
 import type { DriverDeps, RawPointValue, RawValue, Session } from '../edge/drivers/driver.js';
 import { applyProfile, toEngineering } from '../edge/pipeline/apply-profile.js';
@@ -516,7 +516,7 @@ async function readBackCamera(t: Test, profile: DeviceProfile): Promise<void> {
   if (!(await needs(t, GST_RTSP_SERVER, gstRtspServerAvailable))) return;
   const server = await rtspServer();
   const events = profile.points.filter((p) => isEventPoint(p.name));
-  t.ok(profile.points.every((p) => isProbePoint(p.name) || isEventPoint(p.name)), 'every point is one the camera driver reads');
+  t.ok(profile.points.every((p) => isProbePoint(p.name) || isEventPoint(p.name) || isClockPoint(p.name)), 'every point is one the camera driver reads');
   const runtime = new CameraRuntime({ concurrency: 3, probe: { picture: { freezeMinSeconds: 1 } }, events: { pullTimeoutS: 2, backoff: { baseMs: 100, capMs: 400 } } });
   // Short windows: 1.5 s of packets span three keyframes; 2 s of picture hold a 1 s freeze.
   const win = { sample: '1.5s', analyse: '2s' };

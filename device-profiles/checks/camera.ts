@@ -1,5 +1,5 @@
 // Camera profiles (protocol `camera`, edge/drivers/camera/): a point carries no protocol block, its name
-// says what it reads — a fact of the RTSP health probe or an ONVIF event (edge/cameras/readings.ts keeps
+// says what it reads — a fact of the RTSP health probe, an ONVIF event or the camera's clock (edge/cameras/readings.ts keeps
 // the driver's side of this list; a driver test holds the two equal).
 import type { ProfilePoint } from '../../contracts/profile.js';
 import type { AddProblem } from './index.js';
@@ -10,7 +10,7 @@ import type { AddProblem } from './index.js';
  */
 type CameraValue = 'flag' | 'number' | 'string';
 
-export const CAMERA_POINTS: Readonly<Record<string, { value: CameraValue; source: 'probe' | 'event'; what: string }>> = {
+export const CAMERA_POINTS: Readonly<Record<string, { value: CameraValue; source: 'probe' | 'event' | 'clock'; what: string }>> = {
   online: { value: 'flag', source: 'probe', what: 'the RTSP stream answered with video' },
   codec: { value: 'string', source: 'probe', what: 'video codec: h264, hevc, mjpeg…' },
   width: { value: 'number', source: 'probe', what: 'picture width, px' },
@@ -23,6 +23,7 @@ export const CAMERA_POINTS: Readonly<Record<string, { value: CameraValue; source
   motion: { value: 'flag', source: 'event', what: 'ONVIF motion event' },
   tamper: { value: 'flag', source: 'event', what: 'ONVIF tamper event' },
   video_loss: { value: 'flag', source: 'event', what: 'ONVIF video-loss event' },
+  clock_drift_s: { value: 'number', source: 'clock', what: "how far the camera's clock is from the edge's, seconds (absolute; ONVIF GetSystemDateAndTime)" },
 };
 
 const OTHER_BLOCKS = ['modbus', 'mqtt', 'opcua'] as const;

@@ -2,7 +2,8 @@
 // A camera profile names its points after the probe's fields:
 //   online (boolean) · codec (string) · width, height (px) · fps · bitrate_kbps · keyframe_interval_s
 //   black, frozen (boolean, from the picture analysis)
-// and, pushed by the ONVIF event subscription: motion, tamper, video_loss (boolean).
+// and, pushed by the ONVIF event subscription: motion, tamper, video_loss (boolean); and, asked of an
+// ONVIF camera each poll: clock_drift_s (seconds its clock is off from the edge's, absolute).
 // The flags are raw booleans; a profile may type them `number` (the profile step makes 1 / 0 of them, what
 // a `threshold:` rule watches), as the bundled camera profiles do. device-profiles/checks/camera.ts keeps
 // the profile side of these names.
@@ -21,6 +22,14 @@ export type ProbePoint = (typeof PROBE_POINTS)[number];
 
 export const EVENT_POINTS = ['motion', 'tamper', 'video_loss'] as const;
 export type EventPoint = (typeof EVENT_POINTS)[number];
+
+/** Read from the camera itself each poll (ONVIF GetSystemDateAndTime): a wrong clock breaks WS-Security and mis-dates evidence. */
+export const CLOCK_POINTS = ['clock_drift_s'] as const;
+export type ClockPoint = (typeof CLOCK_POINTS)[number];
+
+export function isClockPoint(name: string): name is ClockPoint {
+  return (CLOCK_POINTS as readonly string[]).includes(name);
+}
 
 export function isProbePoint(name: string): name is ProbePoint {
   return (PROBE_POINTS as readonly string[]).includes(name);

@@ -10,7 +10,7 @@ import { OnvifSimulator } from '../../../test/helpers/onvif-sim/index.js';
 import { GST_RTSP_SERVER, GstRtspServer, gstRtspServerAvailable } from '../../../test/helpers/rtsp-server.js';
 import { freePort, needs } from '../../../test/helpers/services.js';
 import { waitFor } from '../../../test/helpers/wait.js';
-import { EVENT_POINTS, PROBE_POINTS } from '../../cameras/readings.js';
+import { CLOCK_POINTS, EVENT_POINTS, PROBE_POINTS } from '../../cameras/readings.js';
 import { silentLogger } from '../../log.js';
 import { systemScheduler } from '../../scheduler.js';
 import type { DriverDeps, RawPointValue, Session } from '../driver.js';
@@ -46,7 +46,8 @@ function opened(t: Test, s: Session): Session {
 }
 
 t.test('the profile checks and the driver know the same camera points', async (t) => {
-  t.same(Object.keys(CAMERA_POINTS).sort(), [...PROBE_POINTS, ...EVENT_POINTS].sort());
+  t.same(Object.keys(CAMERA_POINTS).sort(), [...PROBE_POINTS, ...EVENT_POINTS, ...CLOCK_POINTS].sort());
+  for (const p of CLOCK_POINTS) t.equal(CAMERA_POINTS[p]!.source, 'clock', `${p} comes from the camera's clock`);
   for (const p of PROBE_POINTS) t.equal(CAMERA_POINTS[p]!.source, 'probe', `${p} comes from the probe`);
   for (const p of EVENT_POINTS) t.equal(CAMERA_POINTS[p]!.source, 'event', `${p} comes from ONVIF events`);
   const reg = defaultDrivers();
@@ -101,6 +102,16 @@ t.test('an ONVIF camera that is not there: every probe point a missed poll; even
   t.same(brief(values), [...PROBE_POINTS, ...EVENT_POINTS].map((p) => [p, 'onvif_unreachable (unreachable)']), 'nothing answered: a miss (camera_offline)');
   await new Promise((r) => setTimeout(r, 500));
   t.same(pushed, [], 'a camera that does not answer its event service does not mark itself online');
+});
+
+t.test("the camera's clock drift, read each poll; an RTSP-only camera has no clock to ask", async (t) => {
+  const sim = await started(t, { clockOffsetMs: -95_000 });
+  const driver = defaultDrivers().get('onvif');
+  const s = opened(t, driver.open(onvifConn(sim, { deviceId: 'cam-clock' })));
+  const [v] = await s.read(points('clock_drift_s'));
+  t.ok(v!.ok && typeof v!.value === 'number' && Math.abs(v!.value - 95) <= 2, `drift ${JSON.stringify(v)} ≈ 95 s (absolute; cameras report whole seconds)`);
+  const rtsp = opened(t, defaultDrivers().get('rtsp').open({ protocol: 'rtsp', url: 'rtsp://127.0.0.1:9/none', deviceId: 'cam-rtsp-clock' }));
+  t.same(brief(await rtsp.read(points('clock_drift_s'))), [['clock_drift_s', 'no_clock_source']]);
 });
 
 t.test('a wrong ONVIF password: the camera answered (online 0); event points carry onvif_auth', async (t) => {

@@ -12,7 +12,7 @@
 import { GsError } from '../../../contracts/errors.js';
 import type { ProfilePoint as Point } from '../../../contracts/profile.js';
 import { CAMERA_REASONS, isCameraFailure, redactUrl, type CameraReason } from '../../cameras/failure.js';
-import { isEventPoint, isProbePoint, probeReadings, type EventPoint } from '../../cameras/readings.js';
+import { isClockPoint, isEventPoint, isProbePoint, probeReadings, type EventPoint } from '../../cameras/readings.js';
 import type { RtspProbeOptions, RtspProbeResult, RtspProber } from '../../cameras/rtsp-probe.js';
 import type { RawPointValue, Session } from '../driver.js';
 import type { Lease } from '../pool.js';
@@ -85,6 +85,9 @@ export class CameraSession implements Session {
       for (const v of probeReadings(probed, result)) out.set(v.point, v);
       if (!result.ok && result.unreachable) unreachable = { reason: result.reason };
     }
+    const clock = points.find((p) => isClockPoint(p.name));
+    // A camera that did not answer the probe is not asked again: its clock point is the same miss.
+    if (clock) out.set(clock.name, unreachable ? { point: clock.name, ok: false, reason: unreachable.reason, unreachable: true } : await this.clockDrift(clock.name));
     return points.map((p) => out.get(p.name) ?? this.nonProbe(p.name, unreachable));
   }
 
@@ -98,6 +101,18 @@ export class CameraSession implements Session {
     this.abort.abort();
     for (const off of [...this.offs]) off();
     await this.link?.release();
+  }
+
+  /** The camera's clock against the edge's, measured again each poll (GetSystemDateAndTime needs no login). */
+  private async clockDrift(point: string): Promise<RawPointValue> {
+    if (!this.link) return { point, ok: false, reason: 'no_clock_source', unreachable: false };
+    try {
+      const d = await this.link.value.camera.clockDrift();
+      return { point, ok: true, value: Math.round(Math.abs(d.driftMs) / 100) / 10 };
+    } catch (err) {
+      const reason: CameraReason = isCameraFailure(err) ? err.reason : 'onvif_bad_response';
+      return { point, ok: false, reason, unreachable: CAMERA_REASONS[reason].unreachable };
+    }
   }
 
   /** A point the probe does not measure: an event's last state, or why there is none. */
