@@ -189,6 +189,29 @@ t.test('uplink flapping: cut, restored and answers lost throughout a burst; ever
   await everyAlarmOnceInOrder(t, county.url, proxy, cycles);
 });
 
+t.test('cloud down for the whole burst: everything waits on the edge, then arrives once, in order', async (t) => {
+  if (!(await needs(t, PYMODBUS, () => pythonHasModule('pymodbus')))) return;
+  const gauge = await new PymodbusServer({ init: `holding:0=${LOW}` }).start();
+  t.teardown(() => gauge.stop());
+  const county = await startCounty();
+  const port = Number(new URL(county.url).port);
+  const proxy = await new FlakyProxy(county.url).start();
+  t.teardown(() => proxy.stop());
+  const agent = new EdgeAgent(loadEdgeConfig(edgeYaml(county, { cloudUrl: proxy.url, modbusPort: gauge.port })), { logger: silentLogger() });
+  await agent.start();
+  t.teardown(() => agent.stop());
+
+  // The cloud process is gone (not a cut link: the proxy forwards to a port nobody listens on).
+  await county.close();
+  const cycles = 3;
+  await burst(agent, gauge.port, cycles);
+  t.equal(agent.status().outboxDepth, 2 * cycles, 'every raise and clear waits in the outbox');
+  const cloud = await restartCloud(county.dir, port);
+  t.teardown(() => cloud.close());
+  await waitFor('the outbox to drain once the cloud is back', () => (agent.status().outboxDepth === 0 ? true : undefined), 120_000);
+  await everyAlarmOnceInOrder(t, cloud.url, proxy, cycles);
+});
+
 t.test('cloud restarted mid-batch: the batch in flight is retried; every alarm once, in order', async (t) => {
   if (!(await needs(t, PYMODBUS, () => pythonHasModule('pymodbus')))) return;
   const gauge = await new PymodbusServer({ init: `holding:0=${LOW}` }).start();
