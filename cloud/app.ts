@@ -2,7 +2,7 @@
 // events, openapi), then one route plugin per bounded context under /api/v1.
 import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
+import { cachedValidatorCompiler, useCachedSerializers } from './http/compile-cache.js';
 import { resolveOptions, type CloudOptions } from './config.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { clockPlugin } from './plugins/clock.js';
@@ -40,7 +40,8 @@ export async function buildCloud(opts: CloudOptions = {}): Promise<FastifyInstan
   const app = Fastify({ logger: o.logger, bodyLimit: o.bodyLimit });
   // Validation through TypeBox itself: the schemas are TypeBox's, and it rejects unknown fields
   // (`additionalProperties: false`) instead of silently stripping them as Fastify's AJV setup does.
-  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  app.setValidatorCompiler(cachedValidatorCompiler);
+  useCachedSerializers(app);
   // The API speaks JSON only; without this Fastify would parse text/plain into a string and answer
   // a schema error instead of 415.
   app.removeContentTypeParser('text/plain');
