@@ -1,4 +1,5 @@
-// The fleet commands as a technician runs them: child processes against a real cloud on loopback.
+// The fleet commands as a technician runs them, against a real cloud on loopback: the first through the
+// real binary in a child process, the rest through the same command tree in this process (cli/in-process.ts).
 import t from 'tap';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -8,11 +9,14 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { startCloud } from '../cloud/server.js';
 import { CloudSection } from '../edge/config-schema.js';
+import { runCliInProcess } from './in-process.js';
 
+const run = runCliInProcess;
 const BIN = fileURLToPath(new URL('../bin/gridsense.js', import.meta.url));
 const ADMIN = 'gsa_cli-fleet-admin-token';
 
-function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
+/** The real binary in a child process (main.ts wiring, exit codes): used once; the rest runs in-process. */
+function runBinary(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
   return new Promise((resolve) => {
     execFile(process.execPath, [BIN, ...args], { timeout: 60_000, env: { ...process.env, ...env } }, (error, out, err) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, out, err }));
   });
@@ -25,7 +29,7 @@ t.test('enroll a box, register and import devices, read the morning summary, rev
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const env = { GRIDSENSE_CLOUD_URL: cloud.url, GRIDSENSE_ADMIN_TOKEN: ADMIN };
 
-  const issued = await run(['edges', 'enroll-token', 'town-x', '--name', 'Town X'], env);
+  const issued = await runBinary(['edges', 'enroll-token', 'town-x', '--name', 'Town X'], env);
   t.equal(issued.code, 0, issued.err);
   const token = /^(gsn_\S+)$/m.exec(issued.out)?.[1];
   t.ok(token, 'the enrollment token is printed');
