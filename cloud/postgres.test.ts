@@ -75,7 +75,7 @@ t.test('the cloud test suite on PostgreSQL', async (t) => {
   t.ok(files.length > 10, `${files.length} test files`);
 
   const started = Date.now();
-  const child = spawn(join(ROOT, 'node_modules', '.bin', 'tap'), ['--reporter=tap', '--disable-coverage', ...files], { cwd: ROOT, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(join(ROOT, 'node_modules', '.bin', 'tap'), ['--reporter=tap', '--disable-coverage', '--jobs=2', ...files], { cwd: ROOT, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   // If this file is stopped (a timeout, Ctrl-C), the run it started stops with it.
   const stop = () => child.kill('SIGTERM');
   process.once('exit', stop);
