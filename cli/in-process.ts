@@ -25,6 +25,10 @@ export async function runCliInProcess(args: string[], env: Record<string, string
   const stderr = process.stderr.write;
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
   Object.assign(process.env, env);
+  // A command reports some failures through process.exitCode (e.g. an import with rejected rows): read
+  // ours, then give the caller's back.
+  const callerExitCode = process.exitCode;
+  process.exitCode = undefined;
   process.stdout.write = ((chunk: string | Uint8Array) => ((r.out += String(chunk)), true)) as typeof process.stdout.write;
   process.stderr.write = ((chunk: string | Uint8Array) => ((r.err += String(chunk)), true)) as typeof process.stderr.write;
   try {
@@ -42,7 +46,7 @@ export async function runCliInProcess(args: string[], env: Record<string, string
   } finally {
     process.stdout.write = stdout;
     process.stderr.write = stderr;
-    process.exitCode = undefined;
+    process.exitCode = callerExitCode;
     for (const [k, v] of Object.entries(saved)) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
