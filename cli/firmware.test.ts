@@ -9,20 +9,14 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError } from 'commander';
 import { startCloud } from '../cloud/server.js';
-import { isGsError } from '../contracts/errors.js';
 import { keyIdOf, sha256Hex, verifyManifest } from '../contracts/firmware.js';
-import { addFirmwareCommands } from './commands/firmware.js';
+import { runCliInProcess, type CliRun } from './in-process.js';
 
 const BIN = fileURLToPath(new URL('../bin/gridsense.js', import.meta.url));
 const ADMIN = 'gsa_cli-firmware-admin-token';
 
-interface Ran {
-  code: number;
-  out: string;
-  err: string;
-}
+type Ran = CliRun;
 
 /** The real binary in a child process. */
 function run(args: string[], env: Record<string, string> = {}): Promise<Ran> {
@@ -31,35 +25,8 @@ function run(args: string[], env: Record<string, string> = {}): Promise<Ran> {
   });
 }
 
-/**
- * `gridsense firmware …` in this process: the same commands, a fresh program each time (commander keeps
- * parsed options), stdout and stderr captured, a GsError ending it with code 2 as cli/main.ts does.
- */
-async function cli(args: string[]): Promise<Ran> {
-  const r: Ran = { code: 0, out: '', err: '' };
-  const program = new Command('gridsense').exitOverride().configureOutput({ writeOut: (s) => (r.out += s), writeErr: (s) => (r.err += s) });
-  addFirmwareCommands(program);
-  const stdout = process.stdout.write;
-  const stderr = process.stderr.write;
-  process.stdout.write = ((chunk: string | Uint8Array) => ((r.out += String(chunk)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => ((r.err += String(chunk)), true)) as typeof process.stderr.write;
-  try {
-    await program.parseAsync(['firmware', ...args], { from: 'user' });
-  } catch (err) {
-    if (isGsError(err)) {
-      r.code = 2;
-      r.err += `${err.describe()}\n`;
-    } else if (err instanceof CommanderError) {
-      r.code = err.exitCode;
-    } else {
-      throw err;
-    }
-  } finally {
-    process.stdout.write = stdout;
-    process.stderr.write = stderr;
-  }
-  return r;
-}
+/** `gridsense firmware …` in this process (cli/in-process.ts): the same command tree, output captured. */
+const cli = (args: string[]): Promise<Ran> => runCliInProcess(['firmware', ...args]);
 
 t.test('keygen, sign, keys add, upload, campaign create/show/pause/resume/abort', async (t) => {
   process.env.GRIDSENSE_FIRMWARE_SWEEP_MS = '0';
